@@ -1,0 +1,308 @@
+//! Settings: read once at startup from CLI flags over environment variables over `.env`
+//! over defaults, validated, then passed down. No global config.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HashAlgorithm {
+    Argon2,
+    Bcrypt,
+}
+
+/// Every setting has a safe local default; `validate` refuses unsafe production ones.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// `development` (local defaults) or `production` (refuses unsafe settings).
+    #[arg(long, env = "NATTER_ENV", value_enum, default_value = "development")]
+    pub env: Environment,
+    /// Interface to listen on.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    pub port: u16,
+    /// Where the SQLite file, the generated JWT secret and uploads live.
+    #[arg(long, env = "DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// `sqlite://path` or `postgres://…`; default `sqlite://$DATA_DIR/natter.db`.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Maximum connections in the database pool.
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16)]
+    pub database_pool_size: u32,
+    /// HMAC secret for access tokens (at least 32 bytes). Generated and kept in DATA_DIR when unset.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Access token (`jwt` cookie) lifetime, e.g. `15m`.
+    #[arg(long, env = "ACCESS_TOKEN_TTL", default_value = "15m", value_parser = parse_duration)]
+    pub access_token_ttl: Duration,
+    /// Refresh token lifetime (sliding), e.g. `7d`.
+    #[arg(long, env = "REFRESH_TOKEN_TTL", default_value = "7d", value_parser = parse_duration)]
+    pub refresh_token_ttl: Duration,
+    /// How long an already-rotated refresh token is still accepted by the transparent
+    /// cookie refresh, so parallel requests of one browser do not log it out.
+    #[arg(long, env = "REFRESH_REUSE_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub refresh_reuse_grace: Duration,
+    /// Mark cookies `Secure`. Default: true in production, false in development.
+    #[arg(long, env = "COOKIE_SECURE")]
+    pub cookie_secure: Option<bool>,
+    /// Comma-separated origins allowed to call the API with credentials.
+    /// Default in development: http://localhost:5173,http://127.0.0.1:5173 (Vite); none in production.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Option<Vec<String>>,
+    /// Directory of a built frontend served at `/` with an `index.html` fallback.
+    #[arg(long, env = "STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+    /// Largest accepted request body, e.g. `10MiB`.
+    #[arg(long, env = "BODY_LIMIT", default_value = "10MiB", value_parser = parse_size)]
+    pub body_limit: usize,
+    /// Largest accepted image (data URL or upload), e.g. `5MiB`.
+    #[arg(long, env = "MAX_IMAGE_BYTES", default_value = "5MiB", value_parser = parse_size)]
+    pub max_image_bytes: usize,
+    /// Minimum password length (6 to 128).
+    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 8)]
+    pub password_min_length: usize,
+    /// Hash for new passwords; both always verify.
+    #[arg(long, env = "PASSWORD_HASH", value_enum, default_value = "argon2")]
+    pub password_hash: HashAlgorithm,
+    /// bcrypt cost when PASSWORD_HASH=bcrypt.
+    #[arg(long, env = "BCRYPT_COST", default_value_t = 10)]
+    pub bcrypt_cost: u32,
+    /// Password hashes computed at once (default: number of cores).
+    #[arg(long, env = "HASH_CONCURRENCY")]
+    pub hash_concurrency: Option<usize>,
+    /// Login/signup attempts per minute per client IP (0 disables).
+    #[arg(long, env = "AUTH_RATE_LIMIT_IP", default_value_t = 30)]
+    pub auth_rate_limit_ip: u32,
+    /// Login attempts per minute per account (0 disables).
+    #[arg(long, env = "AUTH_RATE_LIMIT_ACCOUNT", default_value_t = 10)]
+    pub auth_rate_limit_account: u32,
+    /// Take the client IP from `X-Forwarded-For` (only behind a proxy you run).
+    #[arg(long, env = "TRUST_PROXY", default_value_t = false)]
+    pub trust_proxy: bool,
+    /// Public base URL (e.g. https://chat.example.com); makes upload URLs absolute.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// `text` or `json` log lines.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Log filter (tracing EnvFilter syntax).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+impl Settings {
+    /// Defaults for tests: random port, no rate limits to trip over, plain-http cookies.
+    /// Callers set `data_dir` (and usually nothing else).
+    pub fn for_tests() -> Self {
+        Self {
+            env: Environment::Development,
+            host: "127.0.0.1".into(),
+            port: 0,
+            data_dir: PathBuf::from("./data-test"),
+            database_url: None,
+            database_pool_size: 8,
+            jwt_secret: Some("test-secret-test-secret-test-secret-0123".into()),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
+            refresh_reuse_grace: Duration::from_secs(10),
+            cookie_secure: Some(false),
+            cors_origins: None,
+            static_dir: None,
+            body_limit: 10 * 1024 * 1024,
+            max_image_bytes: 5 * 1024 * 1024,
+            password_min_length: 8,
+            password_hash: HashAlgorithm::Argon2,
+            bcrypt_cost: 4,
+            hash_concurrency: None,
+            auth_rate_limit_ip: 0,
+            auth_rate_limit_account: 0,
+            trust_proxy: false,
+            public_url: None,
+            log_format: LogFormat::Text,
+            log_level: "warn".into(),
+        }
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+
+    pub fn cookie_secure(&self) -> bool {
+        self.cookie_secure.unwrap_or(self.is_production())
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("natter.db").display()))
+    }
+
+    pub fn cors_origins(&self) -> Vec<String> {
+        match &self.cors_origins {
+            Some(list) => list
+                .iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            None if self.is_production() => Vec::new(),
+            None => vec![
+                "http://localhost:5173".into(),
+                "http://127.0.0.1:5173".into(),
+            ],
+        }
+    }
+
+    pub fn hash_concurrency(&self) -> usize {
+        self.hash_concurrency
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .max(1)
+    }
+
+    pub fn upload_dir(&self) -> PathBuf {
+        self.data_dir.join("uploads")
+    }
+
+    /// Refuses settings that are unsafe in production or out of range anywhere.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !(6..=128).contains(&self.password_min_length) {
+            bail!("PASSWORD_MIN_LENGTH must be between 6 and 128");
+        }
+        if self.access_token_ttl.is_zero() || self.refresh_token_ttl.is_zero() {
+            bail!("ACCESS_TOKEN_TTL and REFRESH_TOKEN_TTL must be positive");
+        }
+        if let Some(secret) = &self.jwt_secret
+            && secret.len() < 32
+        {
+            bail!("JWT_SECRET must be at least 32 bytes");
+        }
+        if !(4..=31).contains(&self.bcrypt_cost) {
+            bail!("BCRYPT_COST must be between 4 and 31");
+        }
+        if self.is_production() {
+            if self.jwt_secret.is_none() {
+                bail!("NATTER_ENV=production requires JWT_SECRET to be set");
+            }
+            if self.cookie_secure == Some(false) {
+                bail!("NATTER_ENV=production refuses COOKIE_SECURE=false");
+            }
+        }
+        Ok(())
+    }
+
+    /// The configured JWT secret, or the one kept in `DATA_DIR/jwt_secret`, created on first
+    /// use so that sessions survive restarts.
+    pub fn resolve_jwt_secret(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(secret) = &self.jwt_secret {
+            return Ok(secret.as_bytes().to_vec());
+        }
+        let path = self.data_dir.join("jwt_secret");
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            let existing = existing.trim();
+            if existing.len() >= 32 {
+                return Ok(existing.as_bytes().to_vec());
+            }
+        }
+        tracing::warn!(
+            path = %path.display(),
+            "JWT_SECRET is not set: using a generated secret kept in the data directory (set JWT_SECRET in production)"
+        );
+        let secret = hex::encode(rand::random::<[u8; 32]>());
+        write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+        Ok(secret.into_bytes())
+    }
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// `900`, `900s`, `15m`, `7d`: plain numbers are seconds.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    if let Ok(secs) = raw.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(raw).map_err(|e| format!("invalid duration {raw:?}: {e}"))
+}
+
+/// `10485760`, `10MiB`, `5MB`, `512KiB`.
+pub fn parse_size(raw: &str) -> Result<usize, String> {
+    let bytes: bytesize::ByteSize = raw
+        .trim()
+        .parse()
+        .map_err(|e| format!("invalid size {raw:?}: {e}"))?;
+    usize::try_from(bytes.as_u64()).map_err(|_| format!("size {raw:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_accept_seconds_and_units() {
+        assert_eq!(parse_duration("900"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86400)));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn sizes_accept_bytes_and_units() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("10MiB"), Ok(10 * 1024 * 1024));
+        assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn production_refuses_missing_secret_and_insecure_cookies() {
+        let mut s = Settings::for_tests();
+        s.env = Environment::Production;
+        s.jwt_secret = None;
+        s.cookie_secure = None;
+        assert!(s.validate().unwrap_err().to_string().contains("JWT_SECRET"));
+        s.jwt_secret = Some("x".repeat(40));
+        assert!(s.validate().is_ok());
+        assert!(s.cookie_secure());
+        s.cookie_secure = Some(false);
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("COOKIE_SECURE")
+        );
+    }
+
+    #[test]
+    fn generated_secret_is_kept_across_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Settings::for_tests();
+        s.jwt_secret = None;
+        s.data_dir = dir.path().to_path_buf();
+        let first = s.resolve_jwt_secret().unwrap();
+        let second = s.resolve_jwt_secret().unwrap();
+        assert_eq!(first, second);
+        assert!(first.len() >= 32);
+    }
+}

@@ -1,0 +1,313 @@
+//! `messages` and the direct rooms they live in.
+//!
+//! Ordering guarantee: a message's id is generated inside the transaction that holds the
+//! room's row lock (PostgreSQL) or the database write lock (SQLite) and is made greater
+//! than the room's previous `last_message_id`, so ids increase per room in commit order.
+//! A reader that has seen id X will find every later commit with `id > X`: no gaps.
+
+use super::{Db, is_unique_violation, on_db};
+use crate::domain::{MessageId, RoomId, UserId};
+
+/// The columns of `MessageRow`, for `concat!` into each query (`m` = messages, `r` = rooms).
+macro_rules! message_columns {
+    () => {
+        "m.id, m.room_id, m.sender_id, m.text, m.image, m.created_at, m.updated_at, m.edited_at, m.deleted_at, \
+         r.direct_key, r.created_by AS room_created_by"
+    };
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: String,
+    pub room_id: String,
+    pub sender_id: String,
+    pub text: Option<String>,
+    pub image: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub edited_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+    /// `"<a>:<b>"` for direct rooms (the two members), `None` for group rooms.
+    pub direct_key: Option<String>,
+    pub room_created_by: Option<String>,
+}
+
+/// The key of the direct room of an unordered pair of users.
+pub fn direct_key(a: &UserId, b: &UserId) -> String {
+    let (a, b) = (a.to_string(), b.to_string());
+    if a <= b {
+        format!("{a}:{b}")
+    } else {
+        format!("{b}:{a}")
+    }
+}
+
+pub struct NewDirectMessage<'a> {
+    pub sender: &'a UserId,
+    pub receiver: &'a UserId,
+    pub text: Option<&'a str>,
+    pub image: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+}
+
+pub enum InsertMessage {
+    Inserted(MessageRow),
+    /// The sender already sent a message with this idempotency key: here it is.
+    Replayed(MessageRow),
+}
+
+/// Finds or creates the pair's direct room and appends a message to it, in one transaction.
+/// Concurrent first messages of a pair create one room: the unique `direct_key` decides.
+pub async fn insert_direct_message(
+    db: &Db,
+    new: NewDirectMessage<'_>,
+    now: i64,
+) -> Result<InsertMessage, sqlx::Error> {
+    const CREATE_ROOM: &str = "INSERT INTO rooms (id, kind, type, direct_key, created_by, created_at, updated_at) \
+         VALUES ($1, 'direct', 'consumer-to-consumer', $2, $3, $4, $4) ON CONFLICT (direct_key) DO NOTHING";
+    // Takes the room's row lock (PostgreSQL) until commit: sends to one room serialise here.
+    const LOCK_ROOM: &str =
+        "UPDATE rooms SET updated_at = $2 WHERE direct_key = $1 RETURNING id, last_message_id";
+    const ADD_MEMBERS: &str = "INSERT INTO room_members (room_id, user_id, joined_at) VALUES ($1, $2, $4), ($1, $3, $4) \
+         ON CONFLICT (room_id, user_id) DO NOTHING";
+    const INSERT: &str = "INSERT INTO messages (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+    const BUMP_ROOM: &str =
+        "UPDATE rooms SET last_message_id = $2, last_message_at = $3 WHERE id = $1";
+    const SENDER_READ: &str =
+        "UPDATE room_members SET last_read_at = $3 WHERE room_id = $1 AND user_id = $2";
+
+    if let Some(key) = new.idempotency_key
+        && let Some(existing) = find_by_idempotency_key(db, new.sender, key).await?
+    {
+        return Ok(InsertMessage::Replayed(existing));
+    }
+    let key = direct_key(new.sender, new.receiver);
+    // An async block, so that `?` inside ends the transaction, not this function.
+    let result: Result<String, sqlx::Error> = on_db!(db, |pool| async {
+        let mut tx = pool.begin().await?;
+        let created = sqlx::query(CREATE_ROOM)
+            .bind(RoomId::new().to_string())
+            .bind(&key)
+            .bind(new.sender.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let (room_id, last): (String, Option<String>) = sqlx::query_as(LOCK_ROOM)
+            .bind(&key)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        if created == 1 {
+            sqlx::query(ADD_MEMBERS)
+                .bind(&room_id)
+                .bind(new.sender.to_string())
+                .bind(new.receiver.to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let id = MessageId::next_after(last.as_deref().and_then(MessageId::parse));
+        let created_at = id.created_ms();
+        sqlx::query(INSERT)
+            .bind(id.to_string())
+            .bind(&room_id)
+            .bind(new.sender.to_string())
+            .bind(new.text)
+            .bind(new.image)
+            .bind(new.idempotency_key)
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(BUMP_ROOM)
+            .bind(&room_id)
+            .bind(id.to_string())
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(SENDER_READ)
+            .bind(&room_id)
+            .bind(new.sender.to_string())
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id.to_string())
+    }
+    .await);
+    match result {
+        Ok(id) => {
+            let row = find_message_by_raw_id(db, &id)
+                .await?
+                .ok_or(sqlx::Error::RowNotFound)?;
+            Ok(InsertMessage::Inserted(row))
+        }
+        // Two sends with one idempotency key raced: the other one won; return its message.
+        Err(e) if is_unique_violation(&e) && new.idempotency_key.is_some() => {
+            let key = new.idempotency_key.unwrap_or_default();
+            match find_by_idempotency_key(db, new.sender, key).await? {
+                Some(existing) => Ok(InsertMessage::Replayed(existing)),
+                None => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn find_by_idempotency_key(
+    db: &Db,
+    sender: &UserId,
+    key: &str,
+) -> Result<Option<MessageRow>, sqlx::Error> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.sender_id = $1 AND m.idempotency_key = $2"
+    );
+    on_db!(db, |pool| {
+        sqlx::query_as::<_, MessageRow>(SQL)
+            .bind(sender.to_string())
+            .bind(key)
+            .fetch_optional(pool)
+            .await
+    })
+}
+
+async fn find_message_by_raw_id(db: &Db, id: &str) -> Result<Option<MessageRow>, sqlx::Error> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.id = $1"
+    );
+    on_db!(db, |pool| sqlx::query_as::<_, MessageRow>(SQL)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
+}
+
+/// A message that has not been deleted.
+pub async fn find_message(db: &Db, id: &MessageId) -> Result<Option<MessageRow>, sqlx::Error> {
+    Ok(find_message_by_raw_id(db, &id.to_string())
+        .await?
+        .filter(|m| m.deleted_at.is_none()))
+}
+
+/// The id of the direct room of a pair, if they have exchanged a message.
+pub async fn find_direct_room(
+    db: &Db,
+    a: &UserId,
+    b: &UserId,
+) -> Result<Option<String>, sqlx::Error> {
+    const SQL: &str = "SELECT id FROM rooms WHERE direct_key = $1";
+    let key = direct_key(a, b);
+    on_db!(db, |pool| sqlx::query_scalar::<_, String>(SQL)
+        .bind(&key)
+        .fetch_optional(pool)
+        .await)
+}
+
+/// Which slice of a conversation to read. Results are always oldest first.
+#[derive(Debug, Clone, Copy)]
+pub struct Page<'a> {
+    pub before: Option<&'a MessageId>,
+    pub after: Option<&'a MessageId>,
+    pub limit: u32,
+}
+
+/// A page of a room's live messages: the oldest `limit` after `after` when it is given,
+/// else the newest `limit` (before `before` when given); returned oldest first.
+pub async fn list_room_messages(
+    db: &Db,
+    room_id: &str,
+    page: Page<'_>,
+) -> Result<Vec<MessageRow>, sqlx::Error> {
+    const FORWARD: &str = concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages m JOIN rooms r ON r.id = m.room_id \
+         WHERE m.room_id = $1 AND m.deleted_at IS NULL AND m.id > $2 AND ($3 IS NULL OR m.id < $3) \
+         ORDER BY m.id ASC LIMIT $4"
+    );
+    const BACKWARD: &str = concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages m JOIN rooms r ON r.id = m.room_id \
+         WHERE m.room_id = $1 AND m.deleted_at IS NULL AND ($2 IS NULL OR m.id < $2) \
+         ORDER BY m.id DESC LIMIT $3"
+    );
+    let before = page.before.map(|id| id.to_string());
+    let limit = i64::from(page.limit);
+    if let Some(after) = page.after {
+        let after = after.to_string();
+        on_db!(db, |pool| {
+            sqlx::query_as::<_, MessageRow>(FORWARD)
+                .bind(room_id)
+                .bind(&after)
+                .bind(&before)
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+        })
+    } else {
+        let mut rows: Vec<MessageRow> = on_db!(db, |pool| {
+            sqlx::query_as::<_, MessageRow>(BACKWARD)
+                .bind(room_id)
+                .bind(&before)
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+        })?;
+        rows.reverse();
+        Ok(rows)
+    }
+}
+
+pub async fn update_message_text(
+    db: &Db,
+    id: &MessageId,
+    text: &str,
+    now: i64,
+) -> Result<Option<MessageRow>, sqlx::Error> {
+    const SQL: &str = "UPDATE messages SET text = $2, edited_at = $3, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL";
+    let updated = on_db!(db, |pool| {
+        sqlx::query(SQL)
+            .bind(id.to_string())
+            .bind(text)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    if updated == 0 {
+        return Ok(None);
+    }
+    find_message(db, id).await
+}
+
+/// Soft-deletes a message: its content is erased, the row stays so ids and cursors hold.
+pub async fn delete_message(db: &Db, id: &MessageId, now: i64) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "UPDATE messages SET text = NULL, image = NULL, deleted_at = $2, updated_at = $2 \
+                       WHERE id = $1 AND deleted_at IS NULL";
+    on_db!(db, |pool| {
+        sqlx::query(SQL)
+            .bind(id.to_string())
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// Whether `user` is a member of `room_id`.
+pub async fn is_member(db: &Db, room_id: &str, user: &UserId) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2";
+    let found: Option<i32> = on_db!(db, |pool| {
+        sqlx::query_scalar::<_, i32>(SQL)
+            .bind(room_id)
+            .bind(user.to_string())
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(found.is_some())
+}

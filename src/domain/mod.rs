@@ -1,0 +1,7 @@
+//! Domain newtypes: parsed once at the edge, trusted afterwards. No axum, no sqlx here.
+
+mod ids;
+mod text;
+
+pub use ids::{MediaId, MessageId, RoomId, SessionId, UserId, now_ms};
+pub use text::{Email, FullName, MessageText, Password, Role, Username};

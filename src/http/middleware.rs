@@ -1,0 +1,121 @@
+//! Cross-cutting HTTP behaviour: transparent cookie refresh, the JSON error safety net,
+//! panics as JSON 500s, and the 404/405 fallbacks.
+
+use std::any::Any;
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+
+use super::auth::TOKEN_PATHS;
+use super::cookies;
+use crate::auth::ClientInfo;
+use crate::auth::extract::{ACCESS_COOKIE, REFRESH_COOKIE, RefreshedAccessToken};
+use crate::error::{ApiError, error_response_for_status};
+use crate::services::auth::{self as auth_service, RefreshMode};
+use crate::startup::AppState;
+
+/// A cookie client whose `jwt` is missing or expired but whose `refreshToken` is valid is
+/// served as if it had refreshed, and gets fresh cookies with the response. Clients that
+/// send a token header are left alone: they manage their own tokens.
+pub async fn transparent_refresh(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let eligible = path.starts_with("/api/")
+        && !TOKEN_PATHS.contains(&path)
+        && !request.headers().contains_key(header::AUTHORIZATION)
+        && !request.headers().contains_key("x-access-token");
+    if !eligible {
+        return next.run(request).await;
+    }
+    let jar = CookieJar::from_headers(request.headers());
+    let Some(refresh) = jar
+        .get(REFRESH_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| !v.is_empty())
+    else {
+        return next.run(request).await;
+    };
+    let access_ok = jar
+        .get(ACCESS_COOKIE)
+        .is_some_and(|c| state.jwt.verify_access(c.value()).is_ok());
+    if access_ok {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let Ok(client) = ClientInfo::from_request_parts(&mut parts, &state).await;
+    match auth_service::refresh(&state, &refresh, &client, RefreshMode::Transparent).await {
+        Ok(tokens) => {
+            parts
+                .extensions
+                .insert(RefreshedAccessToken(tokens.access_token.clone()));
+            let response = next.run(Request::from_parts(parts, body)).await;
+            (
+                cookies::with_tokens(CookieJar::new(), &state, &tokens),
+                response,
+            )
+                .into_response()
+        }
+        // Not refreshable: the request goes on unauthenticated and gets its 401 if it needs one.
+        Err(_) => next.run(Request::from_parts(parts, body)).await,
+    }
+}
+
+/// Any error response that is not JSON yet (from a layer, `ServeDir`, a rejection we do not
+/// own) is given the one JSON error shape.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (parts, _) = response.into_parts();
+    let mut fixed = error_response_for_status(status);
+    // Keep headers such as Allow and Retry-After, but not the old body's framing.
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE
+            && name != header::CONTENT_LENGTH
+            && name != header::TRANSFER_ENCODING
+        {
+            fixed.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    fixed
+}
+
+/// A panicking handler becomes a JSON 500 and one log line; the process carries on.
+pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = %detail, "handler panicked");
+    let mut response = error_response_for_status(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+pub async fn route_not_found() -> ApiError {
+    ApiError::RouteNotFound
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

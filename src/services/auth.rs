@@ -1,0 +1,279 @@
+//! Accounts and sessions: signup, login, refresh-token rotation with reuse detection,
+//! logout, password change, and resolving an access token to a live user.
+
+use std::net::IpAddr;
+
+use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
+use crate::auth::{AuthUser, ClientInfo, TokenError};
+use crate::db::sessions::{self, NewSession};
+use crate::db::users::{self, InsertUser, NewUser, UserRow};
+use crate::domain::{Email, FullName, Password, SessionId, UserId, Username, now_ms};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::startup::AppState;
+
+/// Tokens handed to a client after login, signup or refresh.
+#[derive(Debug, Clone)]
+pub struct IssuedTokens {
+    pub access_token: String,
+    /// `None` when a transparent refresh lost a race within the grace period: the client
+    /// keeps the refresh token the winning request set.
+    pub refresh_token: Option<String>,
+}
+
+pub struct Signup {
+    pub full_name: FullName,
+    pub email: Email,
+    pub username: Option<Username>,
+    pub password: Password,
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::BadRequest(ErrorCode::InvalidCredentials, "Invalid credentials".into())
+}
+
+fn ttl_ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+/// Starts a new session family for `user` and returns its first tokens.
+async fn start_session(
+    state: &AppState,
+    user: &UserId,
+    client: &ClientInfo,
+) -> ApiResult<IssuedTokens> {
+    let family = SessionId::new().to_string();
+    let refresh = new_refresh_token();
+    let now = now_ms();
+    sessions::insert_session(
+        &state.db,
+        NewSession {
+            id: SessionId::new(),
+            user_id: user,
+            family_id: &family,
+            token_hash: &hash_refresh_token(&refresh),
+            expires_at: now + ttl_ms(state.settings.refresh_token_ttl),
+            user_agent: client.user_agent.as_deref(),
+            now,
+        },
+    )
+    .await?;
+    let access = state.jwt.issue_access(user, &family)?;
+    Ok(IssuedTokens {
+        access_token: access,
+        refresh_token: Some(refresh),
+    })
+}
+
+fn check_ip_limit(state: &AppState, ip: Option<IpAddr>) -> ApiResult<()> {
+    state.auth_limits.check_ip(ip)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn signup(
+    state: &AppState,
+    input: Signup,
+    client: &ClientInfo,
+) -> ApiResult<(UserRow, IssuedTokens)> {
+    check_ip_limit(state, client.ip)?;
+    let hash = state.hasher.hash(input.password).await?;
+    let id = UserId::new();
+    let inserted = users::insert_user(
+        &state.db,
+        NewUser {
+            id,
+            email: &input.email,
+            username: input.username.as_ref(),
+            full_name: &input.full_name,
+            password_hash: &hash,
+            profile_pic: "",
+            now: now_ms(),
+        },
+    )
+    .await?;
+    let user = match inserted {
+        InsertUser::Inserted(user) => user,
+        InsertUser::EmailTaken => {
+            return Err(ApiError::Conflict(
+                ErrorCode::EmailTaken,
+                "Email already exists".into(),
+            ));
+        }
+        InsertUser::UsernameTaken => {
+            return Err(ApiError::Conflict(
+                ErrorCode::UsernameTaken,
+                "Username already exists".into(),
+            ));
+        }
+    };
+    tracing::info!(user_id = %user.id, role = %user.role, "account created");
+    let tokens = start_session(state, &id, client).await?;
+    Ok((user, tokens))
+}
+
+/// Logs in by e-mail or username. Unknown account and wrong password answer alike, after
+/// the same amount of hashing work.
+#[tracing::instrument(skip_all)]
+pub async fn login(
+    state: &AppState,
+    identifier: &str,
+    password: Password,
+    client: &ClientInfo,
+) -> ApiResult<(UserRow, IssuedTokens)> {
+    check_ip_limit(state, client.ip)?;
+    state.auth_limits.check_account(identifier)?;
+    let user = users::find_user_by_login(&state.db, identifier).await?;
+    let ok = state
+        .hasher
+        .verify(password, user.as_ref().map(|u| u.password_hash.clone()))
+        .await?;
+    let user = match (ok, user) {
+        (true, Some(user)) => user,
+        _ => return Err(invalid_credentials()),
+    };
+    let id =
+        UserId::parse(&user.id).ok_or_else(|| anyhow::anyhow!("stored user id is not a UUID"))?;
+    let tokens = start_session(state, &id, client).await?;
+    Ok((user, tokens))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshMode {
+    /// `POST /api/auth/refresh`: strict; any reuse of a rotated token revokes the family.
+    Explicit,
+    /// A cookie client's request with an expired `jwt`: a token rotated within the grace
+    /// period (a parallel request of the same browser) still authenticates the request.
+    Transparent,
+}
+
+/// Rotates a refresh token. Presenting an already-rotated token (outside the transparent
+/// grace period) revokes the whole family: whoever holds the newer token is logged out too.
+#[tracing::instrument(skip_all)]
+pub async fn refresh(
+    state: &AppState,
+    token: &str,
+    client: &ClientInfo,
+    mode: RefreshMode,
+) -> ApiResult<IssuedTokens> {
+    let expired = || ApiError::Unauthorized("Refresh token is invalid or expired".into());
+    let now = now_ms();
+    let session = sessions::find_session_by_hash(&state.db, &hash_refresh_token(token))
+        .await?
+        .ok_or_else(expired)?;
+    if session.revoked_at.is_some() || session.expires_at <= now {
+        return Err(expired());
+    }
+    let user_id = UserId::parse(&session.user_id)
+        .ok_or_else(|| anyhow::anyhow!("stored user id is not a UUID"))?;
+    if session.replaced_by.is_some() {
+        let grace = ttl_ms(state.settings.refresh_reuse_grace);
+        let within_grace = session.rotated_at.is_some_and(|at| now - at <= grace);
+        if mode == RefreshMode::Transparent && within_grace {
+            let access = state.jwt.issue_access(&user_id, &session.family_id)?;
+            return Ok(IssuedTokens {
+                access_token: access,
+                refresh_token: None,
+            });
+        }
+        tracing::warn!(user_id = %session.user_id, "refresh token reuse detected: revoking the session family");
+        sessions::revoke_family(&state.db, &session.family_id, now).await?;
+        return Err(ApiError::Unauthorized(
+            "Refresh token was already used; the session has been revoked".into(),
+        ));
+    }
+    let fresh = new_refresh_token();
+    let rotated = sessions::rotate_session(
+        &state.db,
+        &session.id,
+        NewSession {
+            id: SessionId::new(),
+            user_id: &user_id,
+            family_id: &session.family_id,
+            token_hash: &hash_refresh_token(&fresh),
+            expires_at: now + ttl_ms(state.settings.refresh_token_ttl),
+            user_agent: client.user_agent.as_deref(),
+            now,
+        },
+    )
+    .await?;
+    if !rotated {
+        // A concurrent refresh rotated it first: same rule as reuse, with the grace period.
+        return Box::pin(refresh(state, token, client, mode)).await;
+    }
+    let access = state.jwt.issue_access(&user_id, &session.family_id)?;
+    Ok(IssuedTokens {
+        access_token: access,
+        refresh_token: Some(fresh),
+    })
+}
+
+/// Ends the session identified by an access token's family and/or a refresh token.
+/// Succeeds whatever was presented: logging out twice is not an error.
+pub async fn logout(
+    state: &AppState,
+    access_token: Option<&str>,
+    refresh_token: Option<&str>,
+) -> ApiResult<()> {
+    let now = now_ms();
+    if let Some(token) = access_token
+        // An expired token still names the session the client wants to end.
+        && let Ok(claims) = state.jwt.verify_access_ignoring_expiry(token)
+    {
+        sessions::revoke_family(&state.db, &claims.sid, now).await?;
+    }
+    if let Some(token) = refresh_token
+        && let Some(session) =
+            sessions::find_session_by_hash(&state.db, &hash_refresh_token(token)).await?
+    {
+        sessions::revoke_family(&state.db, &session.family_id, now).await?;
+    }
+    Ok(())
+}
+
+/// Resolves an access token to a live user whose session is not revoked.
+pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<AuthUser> {
+    let claims = state.jwt.verify_access(token).map_err(|e| match e {
+        TokenError::Expired => ApiError::Unauthorized("Unauthorized - Token expired".into()),
+        TokenError::Invalid => ApiError::Unauthorized("Unauthorized - Invalid Token".into()),
+    })?;
+    let id = UserId::parse(&claims.sub)
+        .ok_or_else(|| ApiError::Unauthorized("Unauthorized - Invalid Token".into()))?;
+    let user = users::find_user_for_session(&state.db, &id, &claims.sid)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Unauthorized("Unauthorized - Session revoked or user not found".into())
+        })?;
+    Ok(AuthUser {
+        id,
+        user,
+        session_family: claims.sid,
+    })
+}
+
+/// Changes the caller's password after checking the current one; every other session of
+/// the user is revoked, the current one stays.
+#[tracing::instrument(skip_all, fields(user_id = %caller.id))]
+pub async fn change_password(
+    state: &AppState,
+    caller: &AuthUser,
+    old: Password,
+    new: Password,
+) -> ApiResult<()> {
+    let ok = state
+        .hasher
+        .verify(old, Some(caller.user.password_hash.clone()))
+        .await?;
+    if !ok {
+        return Err(ApiError::BadRequest(
+            ErrorCode::InvalidCredentials,
+            "Current password is incorrect".into(),
+        ));
+    }
+    let hash = state.hasher.hash(new).await?;
+    let now = now_ms();
+    if !users::update_password_hash(&state.db, &caller.id, &hash, now).await? {
+        return Err(ApiError::NotFound("User not found".into()));
+    }
+    sessions::revoke_user_sessions(&state.db, &caller.id, Some(&caller.session_family), now)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! Services: the rules. Handlers call one service function; services read and write the
+//! store (and, once realtime lands, publish after the write commits).
+
+pub mod auth;
+pub mod chat;
+pub mod media;
+pub mod rate_limit;
+pub mod users;

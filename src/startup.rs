@@ -1,0 +1,206 @@
+//! Application assembly: `AppState`, the router with its layers, and `App` (bind, migrate,
+//! serve until stopped).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::routing::any;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{JwtKeys, PasswordHasher};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::http::{self, middleware as mw};
+use crate::services::media::MediaStore;
+use crate::services::rate_limit::AuthRateLimits;
+
+/// Shared by every handler. Cheap to clone: everything inside is a handle.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub jwt: Arc<JwtKeys>,
+    pub hasher: PasswordHasher,
+    pub media: MediaStore,
+    pub auth_limits: AuthRateLimits,
+}
+
+impl AppState {
+    /// Connects and migrates the store and prepares keys, hasher and media storage.
+    pub async fn from_settings(settings: Settings) -> anyhow::Result<Self> {
+        settings.validate()?;
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating DATA_DIR {}", settings.data_dir.display()))?;
+        let db = Db::connect(&settings.database_url(), settings.database_pool_size).await?;
+        db.migrate().await.context("applying database migrations")?;
+        let secret = settings.resolve_jwt_secret()?;
+        let jwt = Arc::new(JwtKeys::new(&secret, settings.access_token_ttl));
+        let hasher = PasswordHasher::new(
+            settings.password_hash,
+            settings.bcrypt_cost,
+            settings.hash_concurrency(),
+        )
+        .await?;
+        let media = MediaStore::local(
+            &settings.upload_dir(),
+            settings.public_url.as_deref(),
+            settings.max_image_bytes,
+        )?;
+        let auth_limits = AuthRateLimits::new(
+            settings.auth_rate_limit_ip,
+            settings.auth_rate_limit_account,
+        );
+        Ok(Self {
+            db,
+            settings: Arc::new(settings),
+            jwt,
+            hasher,
+            media,
+            auth_limits,
+        })
+    }
+}
+
+/// The whole HTTP surface with its layers.
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    let mut app = http::router()
+        // Unknown API and Socket.IO paths (and bad upload keys, see uploads.rs) are JSON 404s, never the SPA's index.html.
+        .route("/api", any(mw::route_not_found))
+        .route("/api/{*rest}", any(mw::route_not_found))
+        .route("/socket.io/{*rest}", any(mw::route_not_found))
+        .method_not_allowed_fallback(mw::method_not_allowed)
+        .route_layer(http::uploads::upload_body_limit(settings.max_image_bytes));
+    app = match &settings.static_dir {
+        Some(dir) => app
+            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+        None => app.fallback(mw::route_not_found),
+    };
+    app.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        mw::transparent_refresh,
+    ))
+    .layer(DefaultBodyLimit::max(settings.body_limit))
+    .layer(axum::middleware::from_fn(mw::json_errors))
+    .layer(CatchPanicLayer::custom(mw::panic_response))
+    .layer(cors_layer(&settings))
+    .layer(TraceLayer::new_for_http())
+    .with_state(state)
+}
+
+fn cors_layer(settings: &Settings) -> CorsLayer {
+    let origins: Vec<HeaderValue> = settings
+        .cors_origins()
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static("x-access-token"),
+            HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([HeaderName::from_static("x-next-cursor")])
+        .max_age(Duration::from_secs(600))
+}
+
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    addr: SocketAddr,
+}
+
+impl App {
+    /// Binds the listener (port 0 picks one), migrates, and assembles the router.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let bind = format!("{}:{}", settings.host, settings.port);
+        let state = AppState::from_settings(settings).await?;
+        let listener = TcpListener::bind(&bind)
+            .await
+            .with_context(|| format!("binding {bind}"))?;
+        let addr = listener.local_addr()?;
+        let router = router(state.clone());
+        Ok(Self {
+            listener,
+            router,
+            state,
+            addr,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The URL to print: loopback for wildcard binds.
+    pub fn url(&self) -> String {
+        let host = if self.addr.ip().is_unspecified() {
+            "localhost".to_string()
+        } else {
+            self.addr.ip().to_string()
+        };
+        format!("http://{host}:{}", self.addr.port())
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(stop)
+            .await?;
+        self.state.db.close().await;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}
