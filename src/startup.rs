@@ -72,14 +72,19 @@ impl AppState {
 
 /// The whole HTTP surface with its layers.
 pub fn router(state: AppState) -> Router {
+    with_layers(http::router(), state)
+}
+
+/// Adds the fallbacks and the layer stack (refresh, limits, JSON errors, panics, CORS,
+/// tracing) to `routes`. Public so tests can run extra routes through the same stack.
+pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
     let settings = state.settings.clone();
-    let mut app = http::router()
+    let mut app = routes
         // Unknown API and Socket.IO paths (and bad upload keys, see uploads.rs) are JSON 404s, never the SPA's index.html.
         .route("/api", any(mw::route_not_found))
         .route("/api/{*rest}", any(mw::route_not_found))
         .route("/socket.io/{*rest}", any(mw::route_not_found))
-        .method_not_allowed_fallback(mw::method_not_allowed)
-        .route_layer(http::uploads::upload_body_limit(settings.max_image_bytes));
+        .method_not_allowed_fallback(mw::method_not_allowed);
     app = match &settings.static_dir {
         Some(dir) => app
             .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),

@@ -1,6 +1,7 @@
-//! `POST /api/uploads` (multipart field `file`) and `GET /uploads/<key>`.
+//! `POST /api/uploads` (multipart field `file`) and `GET /uploads/<key>`. The request
+//! body is bounded by BODY_LIMIT like every other; the file itself by MAX_IMAGE_BYTES.
 
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,11 +17,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/uploads", post(upload_file))
         .route("/uploads/{*key}", get(serve_upload))
-}
-
-/// Room for multipart framing around a file of the maximum size.
-pub fn upload_body_limit(max_image_bytes: usize) -> DefaultBodyLimit {
-    DefaultBodyLimit::max(max_image_bytes + 64 * 1024)
 }
 
 #[derive(Serialize)]

@@ -1,0 +1,13 @@
+//! Integration tests: the real server on a random port with its own temporary SQLite file,
+//! driven over HTTP by a real client with a cookie jar. One test binary.
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod images;
+mod messages;
+mod startup;
+mod static_files;
+mod tokens;
+mod users;
