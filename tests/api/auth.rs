@@ -467,14 +467,20 @@ async fn users_imported_with_bcrypt_hashes_can_log_in() {
     app.register("ann").await;
     // What the Node tutorials store: bcryptjs, 10 rounds, `$2a$`/`$2b$`.
     let hash = bcrypt::hash("node-era-pass", 4).unwrap();
-    let natter::db::Db::Sqlite(pool) = &app.state.db else {
-        panic!("tests run on SQLite")
-    };
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE email = 'ann@example.com'")
-        .bind(&hash)
-        .execute(pool)
-        .await
-        .unwrap();
+    const SQL: &str = "UPDATE users SET password_hash = $1 WHERE email = 'ann@example.com'";
+    match &app.state.db {
+        natter::db::Db::Sqlite(pool) => sqlx::query(SQL)
+            .bind(&hash)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+        natter::db::Db::Postgres(pool) => sqlx::query(SQL)
+            .bind(&hash)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+    }
+    .unwrap();
     let body = json!({"email": "ann@example.com", "password": "node-era-pass"});
     assert_eq!(
         app.post(&cookie_client(), "/api/auth/login", body).await.0,

@@ -33,6 +33,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::for_tests();
     settings.data_dir = dir.path().to_path_buf();
+    settings.database_url = test_database_url().await;
     configure(&mut settings);
     let app = App::build(settings).await.expect("app builds");
     let addr = app.addr();
@@ -43,6 +44,27 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         state,
         _dir: dir,
     }
+}
+
+/// `None` (a SQLite file in the test's data dir) unless `TEST_DATABASE_URL` names a
+/// PostgreSQL server: then each test gets a fresh, randomly named database on it.
+async fn test_database_url() -> Option<String> {
+    let base = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))?;
+    let name = format!("natter_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(&base)
+        .await
+        .expect("TEST_DATABASE_URL reachable");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .expect("create test database");
+    admin.close().await;
+    let (prefix, _) = base
+        .rsplit_once('/')
+        .expect("TEST_DATABASE_URL ends with /<database>");
+    Some(format!("{prefix}/{name}"))
 }
 
 fn init_test_logging() {

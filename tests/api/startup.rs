@@ -85,22 +85,21 @@ async fn production_mode_refuses_to_start_without_a_secret() {
 }
 
 #[tokio::test]
-async fn the_sqlite_store_runs_in_wal_mode_with_foreign_keys_on() {
+async fn the_store_is_ready_and_sqlite_runs_in_wal_mode_with_foreign_keys_on() {
     let app = spawn_app().await;
-    let natter::db::Db::Sqlite(pool) = &app.state.db else {
-        panic!("tests run on SQLite")
-    };
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    assert_eq!(mode, "wal");
-    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    assert_eq!(fk, 1);
+    if let natter::db::Db::Sqlite(pool) = &app.state.db {
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(fk, 1);
+    }
     let (status, body) = app.get(&reqwest::Client::new(), "/readyz").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["backend"], "sqlite");
+    assert_eq!(body["backend"], app.state.db.backend_name());
 }
