@@ -95,6 +95,8 @@ function instrument(actor) {
     if (u.pathname.startsWith("/socket.io/")) {
       actor.socket.responses++;
       if (r.status() >= 400) actor.socket.errors.push(`HTTP ${r.status()}`);
+      else if (/text\/html/.test(r.headers()["content-type"] || ""))
+        actor.socket.errors.push(`HTTP ${r.status()} text/html (no Socket.IO endpoint: index.html fallback?)`);
       return;
     }
     if (!u.pathname.startsWith("/api/") && !u.pathname.startsWith("/uploads/")) return;

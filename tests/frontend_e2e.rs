@@ -34,19 +34,14 @@ fn mtime(path: &Path) -> Option<SystemTime> {
 fn run(dir: &Path, program: &str, args: &[&str]) {
     let shown = format!("{program} {}", args.join(" "));
     let started = Instant::now();
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "could not run `{shown}` in {}: {e}\n\
+    let out = Command::new(program).args(args).current_dir(dir).stdin(Stdio::null()).output().unwrap_or_else(|e| {
+        panic!(
+            "could not run `{shown}` in {}: {e}\n\
                  The browser test needs Node.js >= 20.19 and npm on PATH \
                  (or set NATTER_SKIP_BROWSER_TESTS=1 to skip it).",
-                dir.display()
-            )
-        });
+            dir.display()
+        )
+    });
     assert!(
         out.status.success(),
         "`{shown}` in {} failed with {}:\n--- stdout\n{}\n--- stderr\n{}",
@@ -67,11 +62,7 @@ fn build_frontend(e2e: &Path) -> PathBuf {
     }
     run(e2e, "npm", &["run", "build"]);
     let dist = e2e.join("frontend/dist");
-    assert!(
-        dist.join("index.html").is_file(),
-        "`npm run build` did not produce {}",
-        dist.join("index.html").display()
-    );
+    assert!(dist.join("index.html").is_file(), "`npm run build` did not produce {}", dist.join("index.html").display());
     dist
 }
 
@@ -90,6 +81,8 @@ fn run_browser_script(
         .current_dir(e2e)
         .env("CHROMIUM_PATH", chromium)
         .env("E2E_ARTIFACTS_DIR", artifacts)
+        // natter serves Socket.IO: the reply must arrive live, not only after a reload.
+        .env("E2E_REQUIRE_REALTIME", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::from(log.try_clone().expect("clone log file handle")))
         .stderr(Stdio::from(log))
@@ -143,9 +136,7 @@ async fn tutorial_frontend_works_in_headless_chromium() {
     let mut settings = natter::config::Settings::for_tests();
     settings.data_dir = dir.path().to_path_buf();
     settings.static_dir = Some(dist);
-    let app = natter::startup::App::build(settings)
-        .await
-        .expect("app builds");
+    let app = natter::startup::App::build(settings).await.expect("app builds");
     let port = app.addr().port();
     tokio::spawn(app.run_until_stopped());
     let base_url = format!("http://127.0.0.1:{port}");
@@ -154,24 +145,14 @@ async fn tutorial_frontend_works_in_headless_chromium() {
     let _ = std::fs::create_dir_all(&artifacts);
     let log_path = dir.path().join("browser.log");
     let (ok, output) = {
-        let (e2e, chromium, log_path, artifacts) = (
-            e2e.clone(),
-            chromium.clone(),
-            log_path.clone(),
-            artifacts.clone(),
-        );
-        tokio::task::spawn_blocking(move || {
-            run_browser_script(&e2e, &base_url, &chromium, &log_path, &artifacts)
-        })
-        .await
-        .expect("browser script task")
+        let (e2e, chromium, log_path, artifacts) = (e2e.clone(), chromium.clone(), log_path.clone(), artifacts.clone());
+        tokio::task::spawn_blocking(move || run_browser_script(&e2e, &base_url, &chromium, &log_path, &artifacts))
+            .await
+            .expect("browser script task")
     };
     if ok {
         println!("{output}");
     } else {
-        panic!(
-            "browser end-to-end test failed (screenshots, if any, in {}):\n{output}",
-            artifacts.display()
-        );
+        panic!("browser end-to-end test failed (screenshots, if any, in {}):\n{output}", artifacts.display());
     }
 }
