@@ -149,30 +149,19 @@ impl Settings {
     }
 
     pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("natter.db").display()))
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("natter.db").display()))
     }
 
     pub fn cors_origins(&self) -> Vec<String> {
         match &self.cors_origins {
-            Some(list) => list
-                .iter()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect(),
+            Some(list) => list.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
             None if self.is_production() => Vec::new(),
-            None => vec![
-                "http://localhost:5173".into(),
-                "http://127.0.0.1:5173".into(),
-            ],
+            None => vec!["http://localhost:5173".into(), "http://127.0.0.1:5173".into()],
         }
     }
 
     pub fn hash_concurrency(&self) -> usize {
-        self.hash_concurrency
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-            .max(1)
+        self.hash_concurrency.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1)
     }
 
     pub fn upload_dir(&self) -> PathBuf {
@@ -249,10 +238,7 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
 
 /// `10485760`, `10MiB`, `5MB`, `512KiB`.
 pub fn parse_size(raw: &str) -> Result<usize, String> {
-    let bytes: bytesize::ByteSize = raw
-        .trim()
-        .parse()
-        .map_err(|e| format!("invalid size {raw:?}: {e}"))?;
+    let bytes: bytesize::ByteSize = raw.trim().parse().map_err(|e| format!("invalid size {raw:?}: {e}"))?;
     usize::try_from(bytes.as_u64()).map_err(|_| format!("size {raw:?} is too large"))
 }
 
@@ -286,12 +272,7 @@ mod tests {
         assert!(s.validate().is_ok());
         assert!(s.cookie_secure());
         s.cookie_secure = Some(false);
-        assert!(
-            s.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("COOKIE_SECURE")
-        );
+        assert!(s.validate().unwrap_err().to_string().contains("COOKIE_SECURE"));
     }
 
     #[test]

@@ -51,9 +51,7 @@ impl FieldErrors {
         if self.first_message.is_none() {
             self.first_message = Some(message.into());
         }
-        self.fields
-            .entry(field.to_string())
-            .or_insert_with(|| reason.to_string());
+        self.fields.entry(field.to_string()).or_insert_with(|| reason.to_string());
     }
 
     pub fn is_empty(&self) -> bool {
@@ -62,11 +60,7 @@ impl FieldErrors {
 
     /// `Ok(())` when nothing was added, else the validation error.
     pub fn into_result(self) -> Result<(), ApiError> {
-        if self.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self))
-        }
+        if self.is_empty() { Ok(()) } else { Err(ApiError::Validation(self)) }
     }
 
     /// A single-field validation error.
@@ -135,9 +129,7 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, C::NotFound),
             Self::Conflict(code, _) => (StatusCode::CONFLICT, *code),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, C::PayloadTooLarge),
-            Self::UnsupportedMediaType(_) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, C::UnsupportedMediaType)
-            }
+            Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, C::UnsupportedMediaType),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, C::RateLimited),
             Self::RouteNotFound => (StatusCode::NOT_FOUND, C::RouteNotFound),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, C::MethodNotAllowed),
@@ -168,24 +160,13 @@ pub fn error_response_for_status(status: StatusCode) -> Response {
     let err = match status {
         StatusCode::NOT_FOUND => ApiError::RouteNotFound,
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::PayloadTooLarge("Request body is too large".into())
-        }
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ApiError::UnsupportedMediaType("Unsupported content type".into())
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge("Request body is too large".into()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType("Unsupported content type".into()),
         StatusCode::UNAUTHORIZED => ApiError::Unauthorized("Authentication required".into()),
         StatusCode::FORBIDDEN => ApiError::Forbidden("Not allowed".into()),
-        s if s.is_client_error() => {
-            ApiError::BadRequest(ErrorCode::ValidationFailed, "Bad request".into())
-        }
+        s if s.is_client_error() => ApiError::BadRequest(ErrorCode::ValidationFailed, "Bad request".into()),
         _ => {
-            return render(
-                status,
-                ErrorCode::InternalError,
-                "Internal server error",
-                None,
-            );
+            return render(status, ErrorCode::InternalError, "Internal server error", None);
         }
     };
     let mut response = err.into_response();
@@ -193,19 +174,8 @@ pub fn error_response_for_status(status: StatusCode) -> Response {
     response
 }
 
-fn render(
-    status: StatusCode,
-    code: ErrorCode,
-    message: &str,
-    errors: Option<&BTreeMap<String, String>>,
-) -> Response {
-    let body = ErrorBody {
-        success: false,
-        status_code: status.as_u16(),
-        code,
-        message,
-        errors,
-    };
+fn render(status: StatusCode, code: ErrorCode, message: &str, errors: Option<&BTreeMap<String, String>>) -> Response {
+    let body = ErrorBody { success: false, status_code: status.as_u16(), code, message, errors };
     (status, axum::Json(body)).into_response()
 }
 
@@ -222,14 +192,10 @@ impl IntoResponse for ApiError {
         let mut response = render(status, code, self.message(), errors);
         match &self {
             Self::Unauthorized(_) => {
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             Self::RateLimited { retry_after_secs } => {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             _ => {}
         }
@@ -240,17 +206,15 @@ impl IntoResponse for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
-            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType(
-                "Expected a JSON body with Content-Type: application/json".into(),
-            ),
-            JsonRejection::JsonSyntaxError(e) => Self::BadRequest(
-                ErrorCode::MalformedJson,
-                format!("Malformed JSON: {}", e.body_text()).into(),
-            ),
-            JsonRejection::JsonDataError(e) => Self::BadRequest(
-                ErrorCode::ValidationFailed,
-                format!("Invalid JSON body: {}", e.body_text()).into(),
-            ),
+            JsonRejection::MissingJsonContentType(_) => {
+                Self::UnsupportedMediaType("Expected a JSON body with Content-Type: application/json".into())
+            }
+            JsonRejection::JsonSyntaxError(e) => {
+                Self::BadRequest(ErrorCode::MalformedJson, format!("Malformed JSON: {}", e.body_text()).into())
+            }
+            JsonRejection::JsonDataError(e) => {
+                Self::BadRequest(ErrorCode::ValidationFailed, format!("Invalid JSON body: {}", e.body_text()).into())
+            }
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Self::PayloadTooLarge("Request body is too large".into())
             }
@@ -267,10 +231,7 @@ impl From<PathRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        Self::BadRequest(
-            ErrorCode::ValidationFailed,
-            format!("Invalid query: {}", rejection.body_text()).into(),
-        )
+        Self::BadRequest(ErrorCode::ValidationFailed, format!("Invalid query: {}", rejection.body_text()).into())
     }
 }
 

@@ -6,6 +6,8 @@
 //! - `services`: the rules (who may do what, what is written);
 //! - `db`: the store, the only module with SQL (SQLite or PostgreSQL);
 //! - `domain`: validated newtypes, free of axum and sqlx;
+//! - `realtime`: Socket.IO (socketioxide): handshake auth, presence, event fan-out;
+//! - `views`: the JSON shapes shared by REST responses and Socket.IO events;
 //! - `config`, `startup`, `telemetry`, `error`: settings, assembly, logs, the error shape.
 
 pub mod auth;
@@ -14,6 +16,8 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod realtime;
 pub mod services;
 pub mod startup;
 pub mod telemetry;
+pub mod views;

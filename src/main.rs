@@ -3,11 +3,7 @@ use natter::config::Settings;
 use natter::startup::App;
 
 #[derive(Parser)]
-#[command(
-    name = "natter",
-    version,
-    about = "A fast, self-hostable chat and authentication backend"
-)]
+#[command(name = "natter", version, about = "A fast, self-hostable chat and authentication backend")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

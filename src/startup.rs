@@ -20,8 +20,10 @@ use crate::auth::{JwtKeys, PasswordHasher};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::http::{self, middleware as mw};
+use crate::realtime::{Presence, Realtime, SocketContext};
 use crate::services::media::MediaStore;
 use crate::services::rate_limit::AuthRateLimits;
+use socketioxide::layer::SocketIoLayer;
 
 /// Shared by every handler. Cheap to clone: everything inside is a handle.
 #[derive(Clone)]
@@ -32,11 +34,13 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub media: MediaStore,
     pub auth_limits: AuthRateLimits,
+    pub realtime: Realtime,
 }
 
 impl AppState {
-    /// Connects and migrates the store and prepares keys, hasher and media storage.
-    pub async fn from_settings(settings: Settings) -> anyhow::Result<Self> {
+    /// Connects and migrates the store and prepares keys, hasher, media storage and the
+    /// Socket.IO server (whose layer is returned for the router).
+    pub async fn from_settings(settings: Settings) -> anyhow::Result<(Self, SocketIoLayer)> {
         settings.validate()?;
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating DATA_DIR {}", settings.data_dir.display()))?;
@@ -44,40 +48,40 @@ impl AppState {
         db.migrate().await.context("applying database migrations")?;
         let secret = settings.resolve_jwt_secret()?;
         let jwt = Arc::new(JwtKeys::new(&secret, settings.access_token_ttl));
-        let hasher = PasswordHasher::new(
-            settings.password_hash,
-            settings.bcrypt_cost,
-            settings.hash_concurrency(),
-        )
-        .await?;
-        let media = MediaStore::local(
-            &settings.upload_dir(),
-            settings.public_url.as_deref(),
-            settings.max_image_bytes,
-        )?;
-        let auth_limits = AuthRateLimits::new(
-            settings.auth_rate_limit_ip,
-            settings.auth_rate_limit_account,
-        );
-        Ok(Self {
-            db,
-            settings: Arc::new(settings),
-            jwt,
-            hasher,
-            media,
-            auth_limits,
-        })
+        let hasher =
+            PasswordHasher::new(settings.password_hash, settings.bcrypt_cost, settings.hash_concurrency()).await?;
+        let media =
+            MediaStore::local(&settings.upload_dir(), settings.public_url.as_deref(), settings.max_image_bytes)?;
+        let auth_limits = AuthRateLimits::new(settings.auth_rate_limit_ip, settings.auth_rate_limit_account);
+        let socket_ctx = SocketContext { db: db.clone(), jwt: jwt.clone(), presence: Presence::default() };
+        let (socket_layer, realtime) = Realtime::new(socket_ctx);
+        let state = Self { db, settings: Arc::new(settings), jwt, hasher, media, auth_limits, realtime };
+        Ok((state, socket_layer))
     }
 }
 
-/// The whole HTTP surface with its layers.
-pub fn router(state: AppState) -> Router {
-    with_layers(http::router(), state)
+/// The whole HTTP surface with its layers; Socket.IO answers under `/socket.io/`, inside
+/// CORS and tracing but outside the JSON error net (its responses keep the protocol's shape).
+pub fn router(state: AppState, socket_layer: SocketIoLayer) -> Router {
+    let settings = state.settings.clone();
+    let app = inner_layers(http::router(), &state).layer(socket_layer);
+    outer_layers(app, &settings).with_state(state)
 }
 
-/// Adds the fallbacks and the layer stack (refresh, limits, JSON errors, panics, CORS,
-/// tracing) to `routes`. Public so tests can run extra routes through the same stack.
+/// `routes` with the fallbacks and the same layer stack as `router` (without Socket.IO).
+/// Public so tests can run extra routes through it.
 pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
+    let settings = state.settings.clone();
+    outer_layers(inner_layers(routes, &state), &settings).with_state(state)
+}
+
+fn outer_layers(app: Router<AppState>, settings: &Settings) -> Router<AppState> {
+    app.layer(cors_layer(settings)).layer(TraceLayer::new_for_http())
+}
+
+/// Fallbacks (JSON 404/405, or the static frontend) and the inner layers: transparent
+/// refresh, body limit, JSON errors, panics.
+fn inner_layers(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
     let settings = state.settings.clone();
     let mut app = routes
         // Unknown API and Socket.IO paths (and bad upload keys, see uploads.rs) are JSON 404s, never the SPA's index.html.
@@ -86,38 +90,22 @@ pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
         .route("/socket.io/{*rest}", any(mw::route_not_found))
         .method_not_allowed_fallback(mw::method_not_allowed);
     app = match &settings.static_dir {
-        Some(dir) => app
-            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+        Some(dir) => app.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
         None => app.fallback(mw::route_not_found),
     };
-    app.layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        mw::transparent_refresh,
-    ))
-    .layer(DefaultBodyLimit::max(settings.body_limit))
-    .layer(axum::middleware::from_fn(mw::json_errors))
-    .layer(CatchPanicLayer::custom(mw::panic_response))
-    .layer(cors_layer(&settings))
-    .layer(TraceLayer::new_for_http())
-    .with_state(state)
+    app.layer(axum::middleware::from_fn_with_state(state.clone(), mw::transparent_refresh))
+        .layer(DefaultBodyLimit::max(settings.body_limit))
+        .layer(axum::middleware::from_fn(mw::json_errors))
+        .layer(CatchPanicLayer::custom(mw::panic_response))
 }
 
 fn cors_layer(settings: &Settings) -> CorsLayer {
-    let origins: Vec<HeaderValue> = settings
-        .cors_origins()
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
+    let origins: Vec<HeaderValue> =
+        settings.cors_origins().iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_credentials(true)
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-        ])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
         .allow_headers([
             header::CONTENT_TYPE,
             header::AUTHORIZATION,
@@ -139,18 +127,11 @@ impl App {
     /// Binds the listener (port 0 picks one), migrates, and assembles the router.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let bind = format!("{}:{}", settings.host, settings.port);
-        let state = AppState::from_settings(settings).await?;
-        let listener = TcpListener::bind(&bind)
-            .await
-            .with_context(|| format!("binding {bind}"))?;
+        let (state, socket_layer) = AppState::from_settings(settings).await?;
+        let listener = TcpListener::bind(&bind).await.with_context(|| format!("binding {bind}"))?;
         let addr = listener.local_addr()?;
-        let router = router(state.clone());
-        Ok(Self {
-            listener,
-            router,
-            state,
-            addr,
-        })
+        let router = router(state.clone(), socket_layer);
+        Ok(Self { listener, router, state, addr })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -163,11 +144,7 @@ impl App {
 
     /// The URL to print: loopback for wildcard binds.
     pub fn url(&self) -> String {
-        let host = if self.addr.ip().is_unspecified() {
-            "localhost".to_string()
-        } else {
-            self.addr.ip().to_string()
-        };
+        let host = if self.addr.ip().is_unspecified() { "localhost".to_string() } else { self.addr.ip().to_string() };
         format!("http://{host}:{}", self.addr.port())
     }
 
@@ -176,16 +153,15 @@ impl App {
         self.run_until(shutdown_signal()).await
     }
 
-    pub async fn run_until(
-        self,
-        stop: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(stop)
-            .await?;
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let realtime = self.state.realtime.clone();
+        // Open sockets would hold a graceful shutdown forever: close them when asked to stop.
+        let stop = async move {
+            stop.await;
+            realtime.close().await;
+        };
+        axum::serve(self.listener, service).with_graceful_shutdown(stop).await?;
         self.state.db.close().await;
         Ok(())
     }

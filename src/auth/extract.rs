@@ -50,11 +50,7 @@ pub fn access_token(parts: &Parts) -> Option<String> {
     if let Some(cookie) = jar.get(ACCESS_COOKIE).filter(|c| !c.value().is_empty()) {
         return Some(cookie.value().to_string());
     }
-    if let Some(value) = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(value) = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let mut it = value.splitn(2, ' ');
         if let (Some(scheme), Some(token)) = (it.next(), it.next())
             && scheme.eq_ignore_ascii_case("bearer")
@@ -74,12 +70,9 @@ pub fn access_token(parts: &Parts) -> Option<String> {
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = access_token(parts)
-            .ok_or_else(|| ApiError::Unauthorized("Unauthorized - No Token Provided".into()))?;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token =
+            access_token(parts).ok_or_else(|| ApiError::Unauthorized("Unauthorized - No Token Provided".into()))?;
         crate::services::auth::authenticate(state, &token).await
     }
 }
@@ -94,34 +87,17 @@ pub struct ClientInfo {
 impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let forwarded = state
             .settings
             .trust_proxy
-            .then(|| {
-                parts
-                    .headers
-                    .get("x-forwarded-for")
-                    .and_then(|v| v.to_str().ok())
-            })
+            .then(|| parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
             .flatten()
             .and_then(|v| v.split(',').next())
             .and_then(|ip| ip.trim().parse::<IpAddr>().ok());
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
-        let user_agent = parts
-            .headers
-            .get(USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(256).collect());
-        Ok(Self {
-            ip: forwarded.or(peer),
-            user_agent,
-        })
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        let user_agent =
+            parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| ua.chars().take(256).collect());
+        Ok(Self { ip: forwarded.or(peer), user_agent })
     }
 }

@@ -64,19 +64,13 @@ impl JwtKeys {
             iat,
             exp: iat + i64::try_from(self.access_ttl.as_secs()).unwrap_or(i64::MAX / 2),
         };
-        Ok(encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.encoding,
-        )?)
+        Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
 
     pub fn verify_access(&self, token: &str) -> Result<AccessClaims, TokenError> {
         match decode::<AccessClaims>(token, &self.decoding, &self.validation) {
             Ok(data) => Ok(data.claims),
-            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
-                Err(TokenError::Expired)
-            }
+            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => Err(TokenError::Expired),
             Err(_) => Err(TokenError::Invalid),
         }
     }
@@ -86,9 +80,7 @@ impl JwtKeys {
     pub fn verify_access_ignoring_expiry(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let mut validation = self.validation.clone();
         validation.validate_exp = false;
-        decode::<AccessClaims>(token, &self.decoding, &validation)
-            .map(|d| d.claims)
-            .map_err(|_| TokenError::Invalid)
+        decode::<AccessClaims>(token, &self.decoding, &validation).map(|d| d.claims).map_err(|_| TokenError::Invalid)
     }
 }
 
@@ -99,10 +91,7 @@ mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     fn keys() -> JwtKeys {
-        JwtKeys::new(
-            b"0123456789abcdef0123456789abcdef",
-            Duration::from_secs(900),
-        )
+        JwtKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(900))
     }
 
     #[test]
@@ -118,29 +107,17 @@ mod tests {
     #[test]
     fn other_keys_tampering_and_alg_none_are_rejected() {
         let token = keys().issue_access(&UserId::new(), "fam").unwrap();
-        let other = JwtKeys::new(
-            b"another-secret-another-secret-xx",
-            Duration::from_secs(900),
-        );
-        assert_eq!(
-            other.verify_access(&token).unwrap_err(),
-            TokenError::Invalid
-        );
+        let other = JwtKeys::new(b"another-secret-another-secret-xx", Duration::from_secs(900));
+        assert_eq!(other.verify_access(&token).unwrap_err(), TokenError::Invalid);
 
         let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let unsigned = format!("{header}.{}.", parts[1]);
-        assert_eq!(
-            keys().verify_access(&unsigned).unwrap_err(),
-            TokenError::Invalid
-        );
+        assert_eq!(keys().verify_access(&unsigned).unwrap_err(), TokenError::Invalid);
 
         let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
         parts[1] = URL_SAFE_NO_PAD.encode(payload.replace("fam", "fan"));
-        assert_eq!(
-            keys().verify_access(&parts.join(".")).unwrap_err(),
-            TokenError::Invalid
-        );
+        assert_eq!(keys().verify_access(&parts.join(".")).unwrap_err(), TokenError::Invalid);
     }
 
     #[test]
@@ -155,17 +132,10 @@ mod tests {
             exp: chrono::Utc::now().timestamp() - 60,
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &expired.encoding).unwrap();
-        assert_eq!(
-            keys().verify_access(&token).unwrap_err(),
-            TokenError::Expired
-        );
+        assert_eq!(keys().verify_access(&token).unwrap_err(), TokenError::Expired);
         claims.aud = "download".into();
         claims.exp += 3600;
-        let wrong_audience =
-            encode(&Header::new(Algorithm::HS256), &claims, &expired.encoding).unwrap();
-        assert_eq!(
-            keys().verify_access(&wrong_audience).unwrap_err(),
-            TokenError::Invalid
-        );
+        let wrong_audience = encode(&Header::new(Algorithm::HS256), &claims, &expired.encoding).unwrap();
+        assert_eq!(keys().verify_access(&wrong_audience).unwrap_err(), TokenError::Invalid);
     }
 }

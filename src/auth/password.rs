@@ -26,19 +26,14 @@ pub struct PasswordHasher {
 }
 
 impl PasswordHasher {
-    pub async fn new(
-        algorithm: HashAlgorithm,
-        bcrypt_cost: u32,
-        concurrency: usize,
-    ) -> anyhow::Result<Self> {
+    pub async fn new(algorithm: HashAlgorithm, bcrypt_cost: u32, concurrency: usize) -> anyhow::Result<Self> {
         let mut hasher = Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             algorithm,
             bcrypt_cost,
             dummy_hash: Arc::from(""),
         };
-        let random = Password::for_login(&hex::encode(rand::random::<[u8; 16]>()))
-            .expect("random password is valid");
+        let random = Password::for_login(&hex::encode(rand::random::<[u8; 16]>())).expect("random password is valid");
         hasher.dummy_hash = Arc::from(hasher.hash(random).await?);
         Ok(hasher)
     }
@@ -50,9 +45,7 @@ impl PasswordHasher {
                 .hash_password(password.expose().as_bytes())
                 .map(|h| h.to_string())
                 .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}")),
-            HashAlgorithm::Bcrypt => {
-                bcrypt::hash(password.expose(), cost).context("bcrypt hashing failed")
-            }
+            HashAlgorithm::Bcrypt => bcrypt::hash(password.expose(), cost).context("bcrypt hashing failed"),
         })
         .await
     }
@@ -63,9 +56,7 @@ impl PasswordHasher {
         let known = stored.filter(|h| !h.is_empty());
         let matches_expected = known.is_some();
         let hash = known.unwrap_or_else(|| self.dummy_hash.to_string());
-        let ok = self
-            .run_blocking(move || Ok(verify_hash(password.expose(), &hash)))
-            .await?;
+        let ok = self.run_blocking(move || Ok(verify_hash(password.expose(), &hash))).await?;
         Ok(ok && matches_expected)
     }
 
@@ -74,19 +65,14 @@ impl PasswordHasher {
         work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
         let _permit = self.permits.acquire().await.context("hasher closed")?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .context("hashing task panicked")?
+        tokio::task::spawn_blocking(work).await.context("hashing task panicked")?
     }
 }
 
 fn verify_hash(password: &str, hash: &str) -> bool {
     if hash.starts_with("$argon2") {
-        PasswordHash::new(hash).is_ok_and(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        PasswordHash::new(hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     } else if hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$") {
         bcrypt::verify(password, hash).unwrap_or(false)
     } else {
@@ -104,43 +90,22 @@ mod tests {
 
     #[tokio::test]
     async fn argon2id_hashes_verify_and_use_owasp_parameters() {
-        let hasher = PasswordHasher::new(HashAlgorithm::Argon2, 4, 2)
-            .await
-            .unwrap();
+        let hasher = PasswordHasher::new(HashAlgorithm::Argon2, 4, 2).await.unwrap();
         let hash = hasher.hash(pw("correct horse")).await.unwrap();
-        assert!(
-            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{hash}"
-        );
-        assert!(
-            hasher
-                .verify(pw("correct horse"), Some(hash.clone()))
-                .await
-                .unwrap()
-        );
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(hasher.verify(pw("correct horse"), Some(hash.clone())).await.unwrap());
         assert!(!hasher.verify(pw("wrong horse"), Some(hash)).await.unwrap());
         assert!(!hasher.verify(pw("correct horse"), None).await.unwrap());
     }
 
     #[tokio::test]
     async fn bcrypt_hashes_from_node_verify() {
-        let hasher = PasswordHasher::new(HashAlgorithm::Argon2, 4, 2)
-            .await
-            .unwrap();
+        let hasher = PasswordHasher::new(HashAlgorithm::Argon2, 4, 2).await.unwrap();
         let b = bcrypt::hash("hunter22", 4).unwrap();
         for prefix in ["$2a$", "$2b$", "$2y$"] {
             let variant = format!("{prefix}{}", &b[4..]);
-            assert!(
-                hasher
-                    .verify(pw("hunter22"), Some(variant.clone()))
-                    .await
-                    .unwrap(),
-                "{prefix}"
-            );
-            assert!(
-                !hasher.verify(pw("hunter23"), Some(variant)).await.unwrap(),
-                "{prefix}"
-            );
+            assert!(hasher.verify(pw("hunter22"), Some(variant.clone())).await.unwrap(), "{prefix}");
+            assert!(!hasher.verify(pw("hunter23"), Some(variant)).await.unwrap(), "{prefix}");
         }
     }
 }

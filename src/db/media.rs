@@ -38,13 +38,7 @@ pub async fn insert_media(db: &Db, new: NewMedia<'_>) -> Result<(), sqlx::Error>
     })
 }
 
-pub async fn find_media_by_key(
-    db: &Db,
-    storage_key: &str,
-) -> Result<Option<MediaRow>, sqlx::Error> {
+pub async fn find_media_by_key(db: &Db, storage_key: &str) -> Result<Option<MediaRow>, sqlx::Error> {
     const SQL: &str = "SELECT storage_key, content_type, bytes FROM media WHERE storage_key = $1";
-    on_db!(db, |pool| sqlx::query_as::<_, MediaRow>(SQL)
-        .bind(storage_key)
-        .fetch_optional(pool)
-        .await)
+    on_db!(db, |pool| sqlx::query_as::<_, MediaRow>(SQL).bind(storage_key).fetch_optional(pool).await)
 }

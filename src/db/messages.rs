@@ -6,7 +6,7 @@
 //! A reader that has seen id X will find every later commit with `id > X`: no gaps.
 
 use super::{Db, is_unique_violation, on_db};
-use crate::domain::{MessageId, RoomId, UserId};
+use crate::domain::{MessageId, UserId};
 
 /// The columns of `MessageRow`, for `concat!` into each query (`m` = messages, `r` = rooms).
 macro_rules! message_columns {
@@ -32,19 +32,9 @@ pub struct MessageRow {
     pub room_created_by: Option<String>,
 }
 
-/// The key of the direct room of an unordered pair of users.
-pub fn direct_key(a: &UserId, b: &UserId) -> String {
-    let (a, b) = (a.to_string(), b.to_string());
-    if a <= b {
-        format!("{a}:{b}")
-    } else {
-        format!("{b}:{a}")
-    }
-}
-
-pub struct NewDirectMessage<'a> {
+pub struct NewMessage<'a> {
+    pub room_id: &'a str,
     pub sender: &'a UserId,
-    pub receiver: &'a UserId,
     pub text: Option<&'a str>,
     pub image: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
@@ -56,63 +46,36 @@ pub enum InsertMessage {
     Replayed(MessageRow),
 }
 
-/// Finds or creates the pair's direct room and appends a message to it, in one transaction.
-/// Concurrent first messages of a pair create one room: the unique `direct_key` decides.
-pub async fn insert_direct_message(
-    db: &Db,
-    new: NewDirectMessage<'_>,
-    now: i64,
-) -> Result<InsertMessage, sqlx::Error> {
-    const CREATE_ROOM: &str = "INSERT INTO rooms (id, kind, type, direct_key, created_by, created_at, updated_at) \
-         VALUES ($1, 'direct', 'consumer-to-consumer', $2, $3, $4, $4) ON CONFLICT (direct_key) DO NOTHING";
-    // Takes the room's row lock (PostgreSQL) until commit: sends to one room serialise here.
-    const LOCK_ROOM: &str =
-        "UPDATE rooms SET updated_at = $2 WHERE direct_key = $1 RETURNING id, last_message_id";
-    const ADD_MEMBERS: &str = "INSERT INTO room_members (room_id, user_id, joined_at) VALUES ($1, $2, $4), ($1, $3, $4) \
-         ON CONFLICT (room_id, user_id) DO NOTHING";
+/// Appends a message to a room in one transaction: takes the room's lock, picks an id above
+/// the room's last one, inserts, moves the room's last message and the sender's read mark.
+pub async fn append_message(db: &Db, new: NewMessage<'_>, now: i64) -> Result<InsertMessage, sqlx::Error> {
+    // Takes the room's row lock (PostgreSQL) or the write lock (SQLite) until commit: sends
+    // to one room serialise here, so ids increase in commit order.
+    const LOCK_ROOM: &str = "UPDATE rooms SET updated_at = $2 WHERE id = $1 RETURNING last_message_id";
     const INSERT: &str = "INSERT INTO messages (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
-    const BUMP_ROOM: &str =
-        "UPDATE rooms SET last_message_id = $2, last_message_at = $3 WHERE id = $1";
-    const SENDER_READ: &str =
-        "UPDATE room_members SET last_read_at = $3 WHERE room_id = $1 AND user_id = $2";
+    const BUMP_ROOM: &str = "UPDATE rooms SET last_message_id = $2, last_message_at = $3 WHERE id = $1";
+    const SENDER_READ: &str = "UPDATE room_members SET last_read_at = $3 WHERE room_id = $1 AND user_id = $2";
 
     if let Some(key) = new.idempotency_key
         && let Some(existing) = find_by_idempotency_key(db, new.sender, key).await?
     {
         return Ok(InsertMessage::Replayed(existing));
     }
-    let key = direct_key(new.sender, new.receiver);
     // An async block, so that `?` inside ends the transaction, not this function.
     let result: Result<String, sqlx::Error> = on_db!(db, |pool| async {
         let mut tx = pool.begin().await?;
-        let created = sqlx::query(CREATE_ROOM)
-            .bind(RoomId::new().to_string())
-            .bind(&key)
-            .bind(new.sender.to_string())
+        let last: Option<String> = sqlx::query_scalar(LOCK_ROOM)
+            .bind(new.room_id)
             .bind(now)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?
-            .rows_affected();
-        let (room_id, last): (String, Option<String>) = sqlx::query_as(LOCK_ROOM)
-            .bind(&key)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-        if created == 1 {
-            sqlx::query(ADD_MEMBERS)
-                .bind(&room_id)
-                .bind(new.sender.to_string())
-                .bind(new.receiver.to_string())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
+            .ok_or(sqlx::Error::RowNotFound)?;
         let id = MessageId::next_after(last.as_deref().and_then(MessageId::parse));
         let created_at = id.created_ms();
         sqlx::query(INSERT)
             .bind(id.to_string())
-            .bind(&room_id)
+            .bind(new.room_id)
             .bind(new.sender.to_string())
             .bind(new.text)
             .bind(new.image)
@@ -120,14 +83,9 @@ pub async fn insert_direct_message(
             .bind(created_at)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(BUMP_ROOM)
-            .bind(&room_id)
-            .bind(id.to_string())
-            .bind(created_at)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(BUMP_ROOM).bind(new.room_id).bind(id.to_string()).bind(created_at).execute(&mut *tx).await?;
         sqlx::query(SENDER_READ)
-            .bind(&room_id)
+            .bind(new.room_id)
             .bind(new.sender.to_string())
             .bind(created_at)
             .execute(&mut *tx)
@@ -138,9 +96,7 @@ pub async fn insert_direct_message(
     .await);
     match result {
         Ok(id) => {
-            let row = find_message_by_raw_id(db, &id)
-                .await?
-                .ok_or(sqlx::Error::RowNotFound)?;
+            let row = find_message_by_raw_id(db, &id).await?.ok_or(sqlx::Error::RowNotFound)?;
             Ok(InsertMessage::Inserted(row))
         }
         // Two sends with one idempotency key raced: the other one won; return its message.
@@ -155,56 +111,26 @@ pub async fn insert_direct_message(
     }
 }
 
-async fn find_by_idempotency_key(
-    db: &Db,
-    sender: &UserId,
-    key: &str,
-) -> Result<Option<MessageRow>, sqlx::Error> {
+async fn find_by_idempotency_key(db: &Db, sender: &UserId, key: &str) -> Result<Option<MessageRow>, sqlx::Error> {
     const SQL: &str = concat!(
         "SELECT ",
         message_columns!(),
         " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.sender_id = $1 AND m.idempotency_key = $2"
     );
     on_db!(db, |pool| {
-        sqlx::query_as::<_, MessageRow>(SQL)
-            .bind(sender.to_string())
-            .bind(key)
-            .fetch_optional(pool)
-            .await
+        sqlx::query_as::<_, MessageRow>(SQL).bind(sender.to_string()).bind(key).fetch_optional(pool).await
     })
 }
 
 async fn find_message_by_raw_id(db: &Db, id: &str) -> Result<Option<MessageRow>, sqlx::Error> {
-    const SQL: &str = concat!(
-        "SELECT ",
-        message_columns!(),
-        " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.id = $1"
-    );
-    on_db!(db, |pool| sqlx::query_as::<_, MessageRow>(SQL)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    const SQL: &str =
+        concat!("SELECT ", message_columns!(), " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.id = $1");
+    on_db!(db, |pool| sqlx::query_as::<_, MessageRow>(SQL).bind(id).fetch_optional(pool).await)
 }
 
 /// A message that has not been deleted.
 pub async fn find_message(db: &Db, id: &MessageId) -> Result<Option<MessageRow>, sqlx::Error> {
-    Ok(find_message_by_raw_id(db, &id.to_string())
-        .await?
-        .filter(|m| m.deleted_at.is_none()))
-}
-
-/// The id of the direct room of a pair, if they have exchanged a message.
-pub async fn find_direct_room(
-    db: &Db,
-    a: &UserId,
-    b: &UserId,
-) -> Result<Option<String>, sqlx::Error> {
-    const SQL: &str = "SELECT id FROM rooms WHERE direct_key = $1";
-    let key = direct_key(a, b);
-    on_db!(db, |pool| sqlx::query_scalar::<_, String>(SQL)
-        .bind(&key)
-        .fetch_optional(pool)
-        .await)
+    Ok(find_message_by_raw_id(db, &id.to_string()).await?.filter(|m| m.deleted_at.is_none()))
 }
 
 /// Which slice of a conversation to read. Results are always oldest first.
@@ -217,11 +143,7 @@ pub struct Page<'a> {
 
 /// A page of a room's live messages: the oldest `limit` after `after` when it is given,
 /// else the newest `limit` (before `before` when given); returned oldest first.
-pub async fn list_room_messages(
-    db: &Db,
-    room_id: &str,
-    page: Page<'_>,
-) -> Result<Vec<MessageRow>, sqlx::Error> {
+pub async fn list_room_messages(db: &Db, room_id: &str, page: Page<'_>) -> Result<Vec<MessageRow>, sqlx::Error> {
     const FORWARD: &str = concat!(
         "SELECT ",
         message_columns!(),
@@ -251,12 +173,7 @@ pub async fn list_room_messages(
         })
     } else {
         let mut rows: Vec<MessageRow> = on_db!(db, |pool| {
-            sqlx::query_as::<_, MessageRow>(BACKWARD)
-                .bind(room_id)
-                .bind(&before)
-                .bind(limit)
-                .fetch_all(pool)
-                .await
+            sqlx::query_as::<_, MessageRow>(BACKWARD).bind(room_id).bind(&before).bind(limit).fetch_all(pool).await
         })?;
         rows.reverse();
         Ok(rows)
@@ -269,15 +186,10 @@ pub async fn update_message_text(
     text: &str,
     now: i64,
 ) -> Result<Option<MessageRow>, sqlx::Error> {
-    const SQL: &str = "UPDATE messages SET text = $2, edited_at = $3, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL";
+    const SQL: &str =
+        "UPDATE messages SET text = $2, edited_at = $3, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL";
     let updated = on_db!(db, |pool| {
-        sqlx::query(SQL)
-            .bind(id.to_string())
-            .bind(text)
-            .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected()
+        sqlx::query(SQL).bind(id.to_string()).bind(text).bind(now).execute(pool).await?.rows_affected()
     });
     if updated == 0 {
         return Ok(None);
@@ -290,24 +202,58 @@ pub async fn delete_message(db: &Db, id: &MessageId, now: i64) -> Result<bool, s
     const SQL: &str = "UPDATE messages SET text = NULL, image = NULL, deleted_at = $2, updated_at = $2 \
                        WHERE id = $1 AND deleted_at IS NULL";
     on_db!(db, |pool| {
-        sqlx::query(SQL)
-            .bind(id.to_string())
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected() == 1)
+        sqlx::query(SQL).bind(id.to_string()).bind(now).execute(pool).await.map(|r| r.rows_affected() == 1)
     })
 }
 
-/// Whether `user` is a member of `room_id`.
-pub async fn is_member(db: &Db, room_id: &str, user: &UserId) -> Result<bool, sqlx::Error> {
-    const SQL: &str = "SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2";
-    let found: Option<i32> = on_db!(db, |pool| {
-        sqlx::query_scalar::<_, i32>(SQL)
-            .bind(room_id)
-            .bind(user.to_string())
-            .fetch_optional(pool)
-            .await
-    })?;
-    Ok(found.is_some())
+/// `$from, $from+1, …` for `n` values: placeholders of an `IN (…)` list.
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Messages by id, for the `lastMessage` of a page of rooms (one query per page).
+pub async fn find_messages_by_ids(db: &Db, ids: &[String]) -> Result<Vec<MessageRow>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        concat!("SELECT ", message_columns!(), " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.id IN ({})"),
+        placeholders(1, ids.len())
+    );
+    on_db!(db, |pool| {
+        let mut q = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql.clone()));
+        for id in ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(pool).await
+    })
+}
+
+/// For each of `room_ids`, how many live messages from others arrived after `user`'s read
+/// watermark. Rooms with none are absent. One query per page of rooms.
+pub async fn unread_counts(db: &Db, user: &UserId, room_ids: &[String]) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    if room_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT m.room_id, CAST(COUNT(*) AS BIGINT) FROM messages m \
+         JOIN room_members rm ON rm.room_id = m.room_id AND rm.user_id = $1 \
+         WHERE m.room_id IN ({}) AND m.created_at > rm.last_read_at AND m.sender_id <> $1 AND m.deleted_at IS NULL \
+         GROUP BY m.room_id",
+        placeholders(2, room_ids.len())
+    );
+    let user = user.to_string();
+    on_db!(db, |pool| {
+        let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql.clone())).bind(&user);
+        for id in room_ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(pool).await
+    })
+}
+
+/// The caller's unread count in one room.
+pub async fn unread_count(db: &Db, user: &UserId, room_id: &str) -> Result<i64, sqlx::Error> {
+    let counts = unread_counts(db, user, &[room_id.to_string()]).await?;
+    Ok(counts.first().map_or(0, |(_, n)| *n))
 }

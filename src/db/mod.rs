@@ -3,6 +3,7 @@
 
 pub mod media;
 pub mod messages;
+pub mod rooms;
 pub mod sessions;
 pub mod users;
 
@@ -40,10 +41,7 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// Which column a unique violation is about, as far as the driver tells.
 pub(crate) fn violated_column_mentions(e: &sqlx::Error, column: &str) -> bool {
     match e {
-        sqlx::Error::Database(d) => d
-            .constraint()
-            .unwrap_or_else(|| d.message())
-            .contains(column),
+        sqlx::Error::Database(d) => d.constraint().unwrap_or_else(|| d.message()).contains(column),
         _ => false,
     }
 }
@@ -87,8 +85,7 @@ impl Db {
                 .context("opening the SQLite database")?;
             Ok(Self::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let options =
-                PgConnectOptions::from_str(url).context("invalid postgres DATABASE_URL")?;
+            let options = PgConnectOptions::from_str(url).context("invalid postgres DATABASE_URL")?;
             let pool = PgPoolOptions::new()
                 .max_connections(pool_size.max(1))
                 .acquire_timeout(Duration::from_secs(10))
@@ -118,10 +115,7 @@ impl Db {
 
     /// A trivial round trip, for readiness checks.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        on_db!(self, |pool| sqlx::query("SELECT 1")
-            .execute(pool)
-            .await
-            .map(|_| ()))
+        on_db!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
     }
 
     pub async fn close(&self) {

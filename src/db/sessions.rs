@@ -40,31 +40,18 @@ macro_rules! bind_new_session {
 }
 
 pub async fn insert_session(db: &Db, new: NewSession<'_>) -> Result<(), sqlx::Error> {
-    on_db!(db, |pool| bind_new_session!(sqlx::query(INSERT), new)
-        .execute(pool)
-        .await
-        .map(|_| ()))
+    on_db!(db, |pool| bind_new_session!(sqlx::query(INSERT), new).execute(pool).await.map(|_| ()))
 }
 
-pub async fn find_session_by_hash(
-    db: &Db,
-    token_hash: &str,
-) -> Result<Option<SessionRow>, sqlx::Error> {
+pub async fn find_session_by_hash(db: &Db, token_hash: &str) -> Result<Option<SessionRow>, sqlx::Error> {
     const SQL: &str = "SELECT id, user_id, family_id, expires_at, revoked_at, replaced_by, rotated_at \
                        FROM sessions WHERE token_hash = $1";
-    on_db!(db, |pool| sqlx::query_as::<_, SessionRow>(SQL)
-        .bind(token_hash)
-        .fetch_optional(pool)
-        .await)
+    on_db!(db, |pool| sqlx::query_as::<_, SessionRow>(SQL).bind(token_hash).fetch_optional(pool).await)
 }
 
 /// Replaces `old` by `new` atomically. `false` when `old` was already rotated or revoked in
 /// the meantime (a concurrent refresh won): the caller treats that as reuse.
-pub async fn rotate_session(
-    db: &Db,
-    old_id: &str,
-    new: NewSession<'_>,
-) -> Result<bool, sqlx::Error> {
+pub async fn rotate_session(db: &Db, old_id: &str, new: NewSession<'_>) -> Result<bool, sqlx::Error> {
     const MARK: &str = "UPDATE sessions SET replaced_by = $2, rotated_at = $3 \
                         WHERE id = $1 AND replaced_by IS NULL AND revoked_at IS NULL";
     on_db!(db, |pool| {
@@ -80,9 +67,7 @@ pub async fn rotate_session(
         if marked != 1 {
             return Ok(false);
         }
-        bind_new_session!(sqlx::query(INSERT), new)
-            .execute(&mut *tx)
-            .await?;
+        bind_new_session!(sqlx::query(INSERT), new).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(true)
     })
@@ -90,32 +75,25 @@ pub async fn rotate_session(
 
 /// Revokes every token of one login (logout, reuse detection).
 pub async fn revoke_family(db: &Db, family_id: &str, now: i64) -> Result<(), sqlx::Error> {
-    const SQL: &str =
-        "UPDATE sessions SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL";
-    on_db!(db, |pool| sqlx::query(SQL)
-        .bind(family_id)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|_| ()))
+    const SQL: &str = "UPDATE sessions SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL";
+    on_db!(db, |pool| sqlx::query(SQL).bind(family_id).bind(now).execute(pool).await.map(|_| ()))
 }
 
-/// Revokes all of a user's logins except `keep_family` (password change).
+/// Revokes all of a user's logins except `keep_family` (password change); returns the
+/// families it revoked.
 pub async fn revoke_user_sessions(
     db: &Db,
     user_id: &UserId,
     keep_family: Option<&str>,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<Vec<String>, sqlx::Error> {
     const SQL: &str = "UPDATE sessions SET revoked_at = $3 \
-                       WHERE user_id = $1 AND revoked_at IS NULL AND ($2 IS NULL OR family_id <> $2)";
-    on_db!(db, |pool| {
-        sqlx::query(SQL)
-            .bind(user_id.to_string())
-            .bind(keep_family)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|_| ())
-    })
+                       WHERE user_id = $1 AND revoked_at IS NULL AND ($2 IS NULL OR family_id <> $2) \
+                       RETURNING family_id";
+    let mut families: Vec<String> = on_db!(db, |pool| {
+        sqlx::query_scalar(SQL).bind(user_id.to_string()).bind(keep_family).bind(now).fetch_all(pool).await
+    })?;
+    families.sort();
+    families.dedup();
+    Ok(families)
 }

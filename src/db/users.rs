@@ -69,9 +69,7 @@ pub async fn insert_user(db: &Db, new: NewUser<'_>) -> Result<InsertUser, sqlx::
     });
     match result {
         Ok(row) => Ok(InsertUser::Inserted(row)),
-        Err(e) if is_unique_violation(&e) && violated_column_mentions(&e, "username") => {
-            Ok(InsertUser::UsernameTaken)
-        }
+        Err(e) if is_unique_violation(&e) && violated_column_mentions(&e, "username") => Ok(InsertUser::UsernameTaken),
         Err(e) if is_unique_violation(&e) => Ok(InsertUser::EmailTaken),
         Err(e) => Err(e),
     }
@@ -85,10 +83,7 @@ pub async fn find_user(db: &Db, id: &UserId) -> Result<Option<UserRow>, sqlx::Er
         " \
                        FROM users WHERE id = $1"
     );
-    on_db!(db, |pool| sqlx::query_as::<_, UserRow>(SQL)
-        .bind(id.to_string())
-        .fetch_optional(pool)
-        .await)
+    on_db!(db, |pool| sqlx::query_as::<_, UserRow>(SQL).bind(id.to_string()).fetch_optional(pool).await)
 }
 
 /// A live user by e-mail or username (the login identifier).
@@ -100,19 +95,12 @@ pub async fn find_user_by_login(db: &Db, identifier: &str) -> Result<Option<User
                        FROM users WHERE (email = $1 OR username = $1) AND deleted_at IS NULL LIMIT 1"
     );
     let needle = identifier.trim().to_lowercase();
-    on_db!(db, |pool| sqlx::query_as::<_, UserRow>(SQL)
-        .bind(&needle)
-        .fetch_optional(pool)
-        .await)
+    on_db!(db, |pool| sqlx::query_as::<_, UserRow>(SQL).bind(&needle).fetch_optional(pool).await)
 }
 
 /// The user behind an access token, if the user is live and the token's session family has
 /// not been revoked: one indexed query per authenticated request.
-pub async fn find_user_for_session(
-    db: &Db,
-    id: &UserId,
-    family: &str,
-) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn find_user_for_session(db: &Db, id: &UserId, family: &str) -> Result<Option<UserRow>, sqlx::Error> {
     const SQL: &str = concat!(
         "SELECT ",
         user_columns!(),
@@ -121,11 +109,7 @@ pub async fn find_user_for_session(
                        (SELECT 1 FROM sessions WHERE family_id = $2 AND user_id = $1 AND revoked_at IS NULL)"
     );
     on_db!(db, |pool| {
-        sqlx::query_as::<_, UserRow>(SQL)
-            .bind(id.to_string())
-            .bind(family)
-            .fetch_optional(pool)
-            .await
+        sqlx::query_as::<_, UserRow>(SQL).bind(id.to_string()).bind(family).fetch_optional(pool).await
     })
 }
 
@@ -175,12 +159,7 @@ pub enum UpdateUser {
     NotFound,
 }
 
-pub async fn update_user(
-    db: &Db,
-    id: &UserId,
-    patch: UserPatch<'_>,
-    now: i64,
-) -> Result<UpdateUser, sqlx::Error> {
+pub async fn update_user(db: &Db, id: &UserId, patch: UserPatch<'_>, now: i64) -> Result<UpdateUser, sqlx::Error> {
     const SQL: &str = concat!(
         "UPDATE users SET \
            full_name = COALESCE($2, full_name), \
@@ -209,43 +188,21 @@ pub async fn update_user(
     }
 }
 
-pub async fn update_password_hash(
-    db: &Db,
-    id: &UserId,
-    hash: &str,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    const SQL: &str =
-        "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL";
+pub async fn update_password_hash(db: &Db, id: &UserId, hash: &str, now: i64) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL";
     on_db!(db, |pool| {
-        sqlx::query(SQL)
-            .bind(id.to_string())
-            .bind(hash)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected() == 1)
+        sqlx::query(SQL).bind(id.to_string()).bind(hash).bind(now).execute(pool).await.map(|r| r.rows_affected() == 1)
     })
 }
 
-pub async fn update_role(
-    db: &Db,
-    id: &UserId,
-    role: Role,
-    now: i64,
-) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn update_role(db: &Db, id: &UserId, role: Role, now: i64) -> Result<Option<UserRow>, sqlx::Error> {
     const SQL: &str = concat!(
         "UPDATE users SET role = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL \
          RETURNING ",
         user_columns!()
     );
     on_db!(db, |pool| {
-        sqlx::query_as::<_, UserRow>(SQL)
-            .bind(id.to_string())
-            .bind(role.as_str())
-            .bind(now)
-            .fetch_optional(pool)
-            .await
+        sqlx::query_as::<_, UserRow>(SQL).bind(id.to_string()).bind(role.as_str()).bind(now).fetch_optional(pool).await
     })
 }
 
@@ -270,14 +227,8 @@ pub async fn delete_user(db: &Db, id: &UserId, now: i64) -> Result<bool, sqlx::E
         if gone == 0 {
             return Ok(false);
         }
-        sqlx::query(SESSIONS)
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(MEMBERSHIPS)
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(SESSIONS).bind(id.to_string()).execute(&mut *tx).await?;
+        sqlx::query(MEMBERSHIPS).bind(id.to_string()).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(true)
     })

@@ -65,11 +65,7 @@ impl MessageId {
     /// A UUIDv7 for a given time (used by the seeder for back-dated messages).
     pub fn at_ms(ms: i64) -> Self {
         let ms = u64::try_from(ms).unwrap_or(0);
-        let ts = uuid::Timestamp::from_unix(
-            uuid::NoContext,
-            ms / 1000,
-            ((ms % 1000) * 1_000_000) as u32,
-        );
+        let ts = uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32);
         Self(Uuid::new_v7(ts))
     }
 
@@ -100,10 +96,7 @@ mod tests {
         let future = MessageId::at_ms(now_ms() + 60_000);
         let next = MessageId::next_after(Some(future));
         assert!(next > future);
-        assert!(
-            next.to_string() > future.to_string(),
-            "string order matches id order"
-        );
+        assert!(next.to_string() > future.to_string(), "string order matches id order");
         assert_eq!(next.created_ms(), future.created_ms());
         let fresh = MessageId::next_after(None);
         assert!((fresh.created_ms() - now_ms()).abs() < 5_000);

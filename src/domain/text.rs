@@ -20,17 +20,9 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && domain
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
-        let local_ok = !local.is_empty()
-            && local.len() <= 64
-            && !local.chars().any(|c| c.is_whitespace() || c == '@');
-        if local_ok && domain_ok {
-            Ok(Self(s))
-        } else {
-            Err("invalid")
-        }
+            && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+        let local_ok = !local.is_empty() && local.len() <= 64 && !local.chars().any(|c| c.is_whitespace() || c == '@');
+        if local_ok && domain_ok { Ok(Self(s)) } else { Err("invalid") }
     }
 
     pub fn as_str(&self) -> &str {
@@ -48,9 +40,7 @@ impl Username {
         match s.chars().count() {
             0..=2 => Err("too_short"),
             33.. => Err("too_long"),
-            _ if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
-                Err("invalid_characters")
-            }
+            _ if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => Err("invalid_characters"),
             _ => Ok(Self(s.to_ascii_lowercase())),
         }
     }
@@ -187,25 +177,11 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_lowercased_and_checked() {
-        assert_eq!(
-            Email::parse("  Ann@Example.COM ").unwrap().as_str(),
-            "ann@example.com"
-        );
-        for bad in [
-            "",
-            "ann",
-            "ann@",
-            "@example.com",
-            "ann@example",
-            "a b@example.com",
-            "ann@exa..com",
-        ] {
+        assert_eq!(Email::parse("  Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
+        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@exa..com"] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
-        assert_eq!(
-            Email::parse(&format!("{}@example.com", "a".repeat(250))),
-            Err("too_long")
-        );
+        assert_eq!(Email::parse(&format!("{}@example.com", "a".repeat(250))), Err("too_long"));
     }
 
     #[test]
@@ -224,16 +200,10 @@ mod tests {
         assert!(Password::parse("Xy7!abcd", 8).is_ok());
         assert!(Password::parse("Xy7!ab", 6).is_ok());
         assert!(Password::parse(&"x".repeat(128), 8).is_ok());
-        assert_eq!(
-            Password::parse(&"x".repeat(129), 8).unwrap_err(),
-            "too_long"
-        );
+        assert_eq!(Password::parse(&"x".repeat(129), 8).unwrap_err(), "too_long");
         assert_eq!(Password::parse("password123", 8).unwrap_err(), "too_common");
         assert_eq!(Password::parse("Password123", 8).unwrap_err(), "too_common");
-        assert_eq!(
-            format!("{:?}", Password::parse("Xy7!abcd", 8).unwrap()),
-            "Password(<redacted>)"
-        );
+        assert_eq!(format!("{:?}", Password::parse("Xy7!abcd", 8).unwrap()), "Password(<redacted>)");
     }
 
     #[test]

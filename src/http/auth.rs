@@ -64,51 +64,31 @@ fn password_message(reason: &str, min: usize) -> String {
     if reason == "too_short" {
         return format!("Password must be at least {min} characters");
     }
-    PASSWORD_REASONS
-        .iter()
-        .find(|(r, _)| *r == reason)
-        .map_or("Password is invalid", |(_, m)| m)
-        .to_string()
+    PASSWORD_REASONS.iter().find(|(r, _)| *r == reason).map_or("Password is invalid", |(_, m)| m).to_string()
 }
 
 impl SignupRequest {
     fn parse(self, min_password: usize) -> ApiResult<Signup> {
         let mut errors = FieldErrors::new();
         let full_name = FullName::parse(self.full_name.as_deref().unwrap_or(""))
-            .map_err(|r| {
-                errors.add(
-                    "fullName",
-                    r,
-                    "Full name is required (at most 100 characters)",
-                )
-            })
+            .map_err(|r| errors.add("fullName", r, "Full name is required (at most 100 characters)"))
             .ok();
         let email = Email::parse(self.email.as_deref().unwrap_or(""))
             .map_err(|r| errors.add("email", r, "A valid email is required"))
             .ok();
-        let username = match self
-            .username
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-        {
+        let username = match self.username.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
             None => None,
             Some(raw) => Username::parse(raw)
-                .map_err(|r| {
-                    errors.add("username", r, "Username must be 3-32 letters, digits or _")
-                })
+                .map_err(|r| errors.add("username", r, "Username must be 3-32 letters, digits or _"))
                 .ok(),
         };
         let password = Password::parse(self.password.as_deref().unwrap_or(""), min_password)
             .map_err(|r| errors.add("password", r, password_message(r, min_password)))
             .ok();
         match (full_name, email, password) {
-            (Some(full_name), Some(email), Some(password)) if errors.is_empty() => Ok(Signup {
-                full_name,
-                email,
-                username,
-                password,
-            }),
+            (Some(full_name), Some(email), Some(password)) if errors.is_empty() => {
+                Ok(Signup { full_name, email, username, password })
+            }
             _ => Err(ApiError::Validation(errors)),
         }
     }
@@ -182,12 +162,7 @@ async fn logout(
     let access = crate::auth::extract::access_token(&parts);
     let refresh = jar.get(REFRESH_COOKIE).map(|c| c.value().to_string());
     auth_service::logout(&state, access.as_deref(), refresh.as_deref()).await?;
-    Ok((
-        cookies::cleared(jar, &state),
-        Json(MessageBody {
-            message: "Logged out successfully",
-        }),
-    ))
+    Ok((cookies::cleared(jar, &state), Json(MessageBody { message: "Logged out successfully" })))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -213,12 +188,8 @@ async fn refresh(
     let parsed: RefreshRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RefreshRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::BadRequest(
-                ErrorCode::MalformedJson,
-                format!("Malformed JSON: {e}").into(),
-            )
-        })?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(ErrorCode::MalformedJson, format!("Malformed JSON: {e}").into()))?
     };
     let from_body = parsed.refresh_token.filter(|t| !t.is_empty());
     let token = from_body
@@ -227,13 +198,7 @@ async fn refresh(
         .ok_or_else(|| ApiError::Unauthorized("Refresh token is required".into()))?;
     let tokens = auth_service::refresh(&state, &token, &client, RefreshMode::Explicit).await?;
     let jar = cookies::with_tokens(jar, &state, &tokens);
-    Ok((
-        jar,
-        Json(RefreshResponse {
-            access_token: tokens.access_token,
-            refresh_token: tokens.refresh_token,
-        }),
-    ))
+    Ok((jar, Json(RefreshResponse { access_token: tokens.access_token, refresh_token: tokens.refresh_token })))
 }
 
 async fn check(user: AuthUser) -> Json<UserResponse> {
@@ -260,13 +225,8 @@ async fn update_profile(
         .profile_pic
         .as_deref()
         .map(|raw| {
-            ImageInput::parse(raw).map_err(|r| {
-                errors.add(
-                    "profilePic",
-                    r,
-                    "profilePic must be an image data URL or a URL",
-                )
-            })
+            ImageInput::parse(raw)
+                .map_err(|r| errors.add("profilePic", r, "profilePic must be an image data URL or a URL"))
         })
         .transpose()
         .ok()
@@ -275,23 +235,14 @@ async fn update_profile(
         .full_name
         .as_deref()
         .map(|raw| {
-            FullName::parse(raw).map_err(|r| {
-                errors.add(
-                    "fullName",
-                    r,
-                    "Full name is required (at most 100 characters)",
-                )
-            })
+            FullName::parse(raw)
+                .map_err(|r| errors.add("fullName", r, "Full name is required (at most 100 characters)"))
         })
         .transpose()
         .ok()
         .flatten();
     errors.into_result()?;
-    let change = ProfileChange {
-        full_name,
-        username: None,
-        profile_pic,
-    };
+    let change = ProfileChange { full_name, username: None, profile_pic };
     let target = caller.id;
     let user = user_service::update_profile(&state, &caller, &target, change).await?;
     Ok(Json(UserResponse::from(user)))
@@ -321,7 +272,5 @@ async fn change_password(
         return Err(ApiError::Validation(errors));
     };
     auth_service::change_password(&state, &caller, old, new).await?;
-    Ok(Json(MessageBody {
-        message: "Password updated successfully",
-    }))
+    Ok(Json(MessageBody { message: "Password updated successfully" }))
 }

@@ -23,12 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/messages/users", get(list_sidebar_users))
         .route("/api/messages/send/{id}", post(send_message))
         // GET takes the other user's id; PATCH and DELETE a message id.
-        .route(
-            "/api/messages/{id}",
-            get(list_messages)
-                .patch(edit_message)
-                .delete(delete_message),
-        )
+        .route("/api/messages/{id}", get(list_messages).patch(edit_message).delete(delete_message))
 }
 
 /// Without paging parameters the sidebar gets everyone (up to the 1,000 limit), as the
@@ -71,16 +66,8 @@ impl PageQuery {
 
 impl ParsedPage {
     pub fn page(&self) -> Page<'_> {
-        Page {
-            before: self.before.as_ref(),
-            after: self.after.as_ref(),
-            limit: self.limit,
-        }
+        Page { before: self.before.as_ref(), after: self.after.as_ref(), limit: self.limit }
     }
-}
-
-fn messages_body(rows: Vec<crate::db::messages::MessageRow>) -> Json<Vec<MessageResponse>> {
-    Json(rows.into_iter().map(MessageResponse::from).collect())
 }
 
 async fn list_messages(
@@ -91,9 +78,7 @@ async fn list_messages(
 ) -> ApiResult<Json<Vec<MessageResponse>>> {
     let other = parse_user_id(&id)?;
     let page = query.parse(200)?;
-    Ok(messages_body(
-        chat::list_direct(&state, &caller, &other, page.page()).await?,
-    ))
+    Ok(Json(chat::list_direct(&state, &caller, &other, page.page()).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,47 +88,27 @@ pub struct SendMessageRequest {
 }
 
 /// Parses `{text?, image?}`; both absent or empty is a 400 in the service.
-pub fn parse_send<'a>(
-    body: &'a SendMessageRequest,
-    headers: &HeaderMap,
-) -> ApiResult<SendMessage<'a>> {
+pub fn parse_send<'a>(body: &'a SendMessageRequest, headers: &HeaderMap) -> ApiResult<SendMessage<'a>> {
     let mut errors = FieldErrors::new();
     let text = MessageText::parse(body.text.as_deref().unwrap_or(""))
         .map_err(|r| {
-            errors.add(
-                "text",
-                r,
-                format!(
-                    "Message text must be at most {} characters",
-                    MessageText::MAX_CHARS
-                ),
-            )
+            errors.add("text", r, format!("Message text must be at most {} characters", MessageText::MAX_CHARS))
         })
         .ok()
         .flatten();
     let image = body.image.as_deref().and_then(|raw| {
-        ImageInput::parse(raw)
-            .map_err(|r| errors.add("image", r, "image must be an image data URL or a URL"))
-            .ok()
+        ImageInput::parse(raw).map_err(|r| errors.add("image", r, "image must be an image data URL or a URL")).ok()
     });
     let idempotency_key = match headers.get("idempotency-key").map(|v| v.to_str()) {
         None => None,
         Some(Ok(key)) if !key.is_empty() && key.len() <= 255 => Some(key.to_string()),
         Some(_) => {
-            errors.add(
-                "Idempotency-Key",
-                "invalid",
-                "Idempotency-Key must be 1-255 visible ASCII characters",
-            );
+            errors.add("Idempotency-Key", "invalid", "Idempotency-Key must be 1-255 visible ASCII characters");
             None
         }
     };
     errors.into_result()?;
-    Ok(SendMessage {
-        text,
-        image,
-        idempotency_key,
-    })
+    Ok(SendMessage { text, image, idempotency_key })
 }
 
 async fn send_message(
@@ -157,10 +122,7 @@ async fn send_message(
     let input = parse_send(&body, &headers)?;
     let sent = chat::send_direct(&state, &caller, &receiver, input).await?;
     // A replay answers like the original send did, with the original message.
-    Ok((
-        StatusCode::CREATED,
-        Json(MessageResponse::from(sent.message)),
-    ))
+    Ok((StatusCode::CREATED, Json(sent.message)))
 }
 
 fn parse_message_id(raw: &str) -> ApiResult<MessageId> {
@@ -182,15 +144,11 @@ async fn edit_message(
     let text = match MessageText::parse(body.text.as_deref().unwrap_or("")) {
         Ok(Some(text)) => text,
         Ok(None) => {
-            return Err(FieldErrors::single(
-                "text",
-                "required",
-                "Message text is required",
-            ));
+            return Err(FieldErrors::single("text", "required", "Message text is required"));
         }
         Err(r) => return Err(FieldErrors::single("text", r, "Message text is too long")),
     };
-    Ok(Json(chat::edit(&state, &caller, &id, text).await?.into()))
+    Ok(Json(chat::edit(&state, &caller, &id, text).await?))
 }
 
 #[derive(Serialize)]
@@ -209,9 +167,5 @@ async fn delete_message(
 ) -> ApiResult<Json<DeletedMessage>> {
     let id = parse_message_id(&id)?;
     let message = chat::delete(&state, &caller, &id).await?;
-    Ok(Json(DeletedMessage {
-        id: message.id,
-        room_id: message.room_id,
-        deleted: true,
-    }))
+    Ok(Json(DeletedMessage { id: message.id, room_id: message.room_id, deleted: true }))
 }

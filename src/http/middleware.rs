@@ -21,11 +21,7 @@ use crate::startup::AppState;
 /// A cookie client whose `jwt` is missing or expired but whose `refreshToken` is valid is
 /// served as if it had refreshed, and gets fresh cookies with the response. Clients that
 /// send a token header are left alone: they manage their own tokens.
-pub async fn transparent_refresh(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn transparent_refresh(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let eligible = path.starts_with("/api/")
         && !TOKEN_PATHS.contains(&path)
@@ -35,16 +31,10 @@ pub async fn transparent_refresh(
         return next.run(request).await;
     }
     let jar = CookieJar::from_headers(request.headers());
-    let Some(refresh) = jar
-        .get(REFRESH_COOKIE)
-        .map(|c| c.value().to_string())
-        .filter(|v| !v.is_empty())
-    else {
+    let Some(refresh) = jar.get(REFRESH_COOKIE).map(|c| c.value().to_string()).filter(|v| !v.is_empty()) else {
         return next.run(request).await;
     };
-    let access_ok = jar
-        .get(ACCESS_COOKIE)
-        .is_some_and(|c| state.jwt.verify_access(c.value()).is_ok());
+    let access_ok = jar.get(ACCESS_COOKIE).is_some_and(|c| state.jwt.verify_access(c.value()).is_ok());
     if access_ok {
         return next.run(request).await;
     }
@@ -52,15 +42,9 @@ pub async fn transparent_refresh(
     let Ok(client) = ClientInfo::from_request_parts(&mut parts, &state).await;
     match auth_service::refresh(&state, &refresh, &client, RefreshMode::Transparent).await {
         Ok(tokens) => {
-            parts
-                .extensions
-                .insert(RefreshedAccessToken(tokens.access_token.clone()));
+            parts.extensions.insert(RefreshedAccessToken(tokens.access_token.clone()));
             let response = next.run(Request::from_parts(parts, body)).await;
-            (
-                cookies::with_tokens(CookieJar::new(), &state, &tokens),
-                response,
-            )
-                .into_response()
+            (cookies::with_tokens(CookieJar::new(), &state, &tokens), response).into_response()
         }
         // Not refreshable: the request goes on unauthenticated and gets its 401 if it needs one.
         Err(_) => next.run(Request::from_parts(parts, body)).await,
@@ -87,10 +71,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
     let mut fixed = error_response_for_status(status);
     // Keep headers such as Allow and Retry-After, but not the old body's framing.
     for (name, value) in &parts.headers {
-        if name != header::CONTENT_TYPE
-            && name != header::CONTENT_LENGTH
-            && name != header::TRANSFER_ENCODING
-        {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH && name != header::TRANSFER_ENCODING {
             fixed.headers_mut().insert(name.clone(), value.clone());
         }
     }
@@ -106,9 +87,7 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
         .unwrap_or("unknown panic");
     tracing::error!(panic = %detail, "handler panicked");
     let mut response = error_response_for_status(StatusCode::INTERNAL_SERVER_ERROR);
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 

@@ -14,9 +14,7 @@ use crate::services::media;
 use crate::startup::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/uploads", post(upload_file))
-        .route("/uploads/{*key}", get(serve_upload))
+    Router::new().route("/api/uploads", post(upload_file)).route("/uploads/{*key}", get(serve_upload))
 }
 
 #[derive(Serialize)]
@@ -33,10 +31,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::PayloadTooLarge("File is too large".into())
     } else {
-        ApiError::BadRequest(
-            ErrorCode::ValidationFailed,
-            format!("Malformed multipart body: {}", e.body_text()).into(),
-        )
+        ApiError::BadRequest(ErrorCode::ValidationFailed, format!("Malformed multipart body: {}", e.body_text()).into())
     }
 }
 
@@ -59,33 +54,19 @@ async fn upload_file(
         };
         return Ok((StatusCode::CREATED, Json(body)));
     }
-    Err(FieldErrors::single(
-        "file",
-        "required",
-        "A multipart field named `file` is required",
-    ))
+    Err(FieldErrors::single("file", "required", "A multipart field named `file` is required"))
 }
 
-async fn serve_upload(
-    State(state): State<AppState>,
-    ApiPath(key): ApiPath<String>,
-) -> ApiResult<Response> {
+async fn serve_upload(State(state): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Response> {
     let (content_type, bytes) = media::open(&state, &key).await?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     // Keys are never reused, so the bytes behind a URL never change.
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
     Ok(response)
 }

@@ -20,10 +20,7 @@ use crate::startup::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/users", get(list_users))
-        .route(
-            "/api/users/{id}",
-            get(get_user).patch(update_user).delete(delete_user),
-        )
+        .route("/api/users/{id}", get(get_user).patch(update_user).delete(delete_user))
         .route("/api/users/{id}/role", put(set_role))
 }
 
@@ -42,36 +39,20 @@ pub struct ListUsersQuery {
 impl ListUsersQuery {
     pub fn parse(&self, default_limit: u32, exclude_caller: bool) -> ApiResult<UserQuery<'_>> {
         let limit = check_limit(self.limit, default_limit)?;
-        let after = match self
-            .cursor
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-        {
+        let after = match self.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
             None => None,
             Some(raw) => Some(UserId::parse(raw).ok_or_else(|| {
-                FieldErrors::single(
-                    "cursor",
-                    "invalid",
-                    "cursor must be the _id of the last user of the previous page",
-                )
+                FieldErrors::single("cursor", "invalid", "cursor must be the _id of the last user of the previous page")
             })?),
         };
-        Ok(UserQuery {
-            search: self.q.as_deref(),
-            after,
-            limit,
-            exclude_caller,
-        })
+        Ok(UserQuery { search: self.q.as_deref(), after, limit, exclude_caller })
     }
 }
 
 /// The page as a JSON array; `X-Next-Cursor` names the cursor of the next page when the
 /// page is full.
 pub fn user_page(rows: Vec<UserRow>, limit: u32) -> Response {
-    let next = (rows.len() == limit as usize)
-        .then(|| rows.last().map(|u| u.id.clone()))
-        .flatten();
+    let next = (rows.len() == limit as usize).then(|| rows.last().map(|u| u.id.clone())).flatten();
     let body: Vec<UserResponse> = rows.into_iter().map(UserResponse::from).collect();
     let mut response = Json(body).into_response();
     if let Some(next) = next.and_then(|n| HeaderValue::from_str(&n).ok()) {
@@ -117,37 +98,19 @@ async fn update_user(
     let id = parse_user_id(&id)?;
     let mut errors = FieldErrors::new();
     let full_name = body.full_name.as_deref().and_then(|raw| {
-        FullName::parse(raw)
-            .map_err(|r| errors.add("fullName", r, "Full name must be 1-100 characters"))
-            .ok()
+        FullName::parse(raw).map_err(|r| errors.add("fullName", r, "Full name must be 1-100 characters")).ok()
     });
     let username = body.username.as_deref().and_then(|raw| {
-        Username::parse(raw)
-            .map_err(|r| errors.add("username", r, "Username must be 3-32 letters, digits or _"))
-            .ok()
+        Username::parse(raw).map_err(|r| errors.add("username", r, "Username must be 3-32 letters, digits or _")).ok()
     });
     let profile_pic = body.profile_pic.as_deref().and_then(|raw| {
         ImageInput::parse(raw)
-            .map_err(|r| {
-                errors.add(
-                    "profilePic",
-                    r,
-                    "profilePic must be an image data URL or a URL",
-                )
-            })
+            .map_err(|r| errors.add("profilePic", r, "profilePic must be an image data URL or a URL"))
             .ok()
     });
     errors.into_result()?;
-    let change = ProfileChange {
-        full_name,
-        username,
-        profile_pic,
-    };
-    Ok(Json(
-        user_service::update_profile(&state, &caller, &id, change)
-            .await?
-            .into(),
-    ))
+    let change = ProfileChange { full_name, username, profile_pic };
+    Ok(Json(user_service::update_profile(&state, &caller, &id, change).await?.into()))
 }
 
 #[derive(Serialize)]
@@ -166,18 +129,8 @@ async fn delete_user(
     let id = parse_user_id(&id)?;
     user_service::delete(&state, &caller, &id).await?;
     // Deleting your own account logs you out here too.
-    let jar = if id == caller.id {
-        cookies::cleared(jar, &state)
-    } else {
-        jar
-    };
-    Ok((
-        jar,
-        Json(DeletedBody {
-            id: id.to_string(),
-            deleted: true,
-        }),
-    ))
+    let jar = if id == caller.id { cookies::cleared(jar, &state) } else { jar };
+    Ok((jar, Json(DeletedBody { id: id.to_string(), deleted: true })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -192,16 +145,10 @@ async fn set_role(
     ApiJson(body): ApiJson<SetRoleRequest>,
 ) -> ApiResult<Json<UserResponse>> {
     let id = parse_user_id(&id)?;
-    let role = body.role.as_deref().and_then(Role::parse).ok_or_else(|| {
-        FieldErrors::single(
-            "role",
-            "invalid",
-            "role must be one of user, moderator, admin",
-        )
-    })?;
-    Ok(Json(
-        user_service::set_role(&state, &caller, &id, role)
-            .await?
-            .into(),
-    ))
+    let role = body
+        .role
+        .as_deref()
+        .and_then(Role::parse)
+        .ok_or_else(|| FieldErrors::single("role", "invalid", "role must be one of user, moderator, admin"))?;
+    Ok(Json(user_service::set_role(&state, &caller, &id, role).await?.into()))
 }

@@ -4,7 +4,8 @@
 use std::net::IpAddr;
 
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
-use crate::auth::{AuthUser, ClientInfo, TokenError};
+use crate::auth::{AuthUser, ClientInfo, JwtKeys, TokenError};
+use crate::db::Db;
 use crate::db::sessions::{self, NewSession};
 use crate::db::users::{self, InsertUser, NewUser, UserRow};
 use crate::domain::{Email, FullName, Password, SessionId, UserId, Username, now_ms};
@@ -36,11 +37,7 @@ fn ttl_ms(d: std::time::Duration) -> i64 {
 }
 
 /// Starts a new session family for `user` and returns its first tokens.
-async fn start_session(
-    state: &AppState,
-    user: &UserId,
-    client: &ClientInfo,
-) -> ApiResult<IssuedTokens> {
+async fn start_session(state: &AppState, user: &UserId, client: &ClientInfo) -> ApiResult<IssuedTokens> {
     let family = SessionId::new().to_string();
     let refresh = new_refresh_token();
     let now = now_ms();
@@ -58,10 +55,7 @@ async fn start_session(
     )
     .await?;
     let access = state.jwt.issue_access(user, &family)?;
-    Ok(IssuedTokens {
-        access_token: access,
-        refresh_token: Some(refresh),
-    })
+    Ok(IssuedTokens { access_token: access, refresh_token: Some(refresh) })
 }
 
 fn check_ip_limit(state: &AppState, ip: Option<IpAddr>) -> ApiResult<()> {
@@ -69,11 +63,7 @@ fn check_ip_limit(state: &AppState, ip: Option<IpAddr>) -> ApiResult<()> {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn signup(
-    state: &AppState,
-    input: Signup,
-    client: &ClientInfo,
-) -> ApiResult<(UserRow, IssuedTokens)> {
+pub async fn signup(state: &AppState, input: Signup, client: &ClientInfo) -> ApiResult<(UserRow, IssuedTokens)> {
     check_ip_limit(state, client.ip)?;
     let hash = state.hasher.hash(input.password).await?;
     let id = UserId::new();
@@ -93,16 +83,10 @@ pub async fn signup(
     let user = match inserted {
         InsertUser::Inserted(user) => user,
         InsertUser::EmailTaken => {
-            return Err(ApiError::Conflict(
-                ErrorCode::EmailTaken,
-                "Email already exists".into(),
-            ));
+            return Err(ApiError::Conflict(ErrorCode::EmailTaken, "Email already exists".into()));
         }
         InsertUser::UsernameTaken => {
-            return Err(ApiError::Conflict(
-                ErrorCode::UsernameTaken,
-                "Username already exists".into(),
-            ));
+            return Err(ApiError::Conflict(ErrorCode::UsernameTaken, "Username already exists".into()));
         }
     };
     tracing::info!(user_id = %user.id, role = %user.role, "account created");
@@ -122,16 +106,12 @@ pub async fn login(
     check_ip_limit(state, client.ip)?;
     state.auth_limits.check_account(identifier)?;
     let user = users::find_user_by_login(&state.db, identifier).await?;
-    let ok = state
-        .hasher
-        .verify(password, user.as_ref().map(|u| u.password_hash.clone()))
-        .await?;
+    let ok = state.hasher.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
         _ => return Err(invalid_credentials()),
     };
-    let id =
-        UserId::parse(&user.id).ok_or_else(|| anyhow::anyhow!("stored user id is not a UUID"))?;
+    let id = UserId::parse(&user.id).ok_or_else(|| anyhow::anyhow!("stored user id is not a UUID"))?;
     let tokens = start_session(state, &id, client).await?;
     Ok((user, tokens))
 }
@@ -148,37 +128,25 @@ pub enum RefreshMode {
 /// Rotates a refresh token. Presenting an already-rotated token (outside the transparent
 /// grace period) revokes the whole family: whoever holds the newer token is logged out too.
 #[tracing::instrument(skip_all)]
-pub async fn refresh(
-    state: &AppState,
-    token: &str,
-    client: &ClientInfo,
-    mode: RefreshMode,
-) -> ApiResult<IssuedTokens> {
+pub async fn refresh(state: &AppState, token: &str, client: &ClientInfo, mode: RefreshMode) -> ApiResult<IssuedTokens> {
     let expired = || ApiError::Unauthorized("Refresh token is invalid or expired".into());
     let now = now_ms();
-    let session = sessions::find_session_by_hash(&state.db, &hash_refresh_token(token))
-        .await?
-        .ok_or_else(expired)?;
+    let session = sessions::find_session_by_hash(&state.db, &hash_refresh_token(token)).await?.ok_or_else(expired)?;
     if session.revoked_at.is_some() || session.expires_at <= now {
         return Err(expired());
     }
-    let user_id = UserId::parse(&session.user_id)
-        .ok_or_else(|| anyhow::anyhow!("stored user id is not a UUID"))?;
+    let user_id = UserId::parse(&session.user_id).ok_or_else(|| anyhow::anyhow!("stored user id is not a UUID"))?;
     if session.replaced_by.is_some() {
         let grace = ttl_ms(state.settings.refresh_reuse_grace);
         let within_grace = session.rotated_at.is_some_and(|at| now - at <= grace);
         if mode == RefreshMode::Transparent && within_grace {
             let access = state.jwt.issue_access(&user_id, &session.family_id)?;
-            return Ok(IssuedTokens {
-                access_token: access,
-                refresh_token: None,
-            });
+            return Ok(IssuedTokens { access_token: access, refresh_token: None });
         }
         tracing::warn!(user_id = %session.user_id, "refresh token reuse detected: revoking the session family");
         sessions::revoke_family(&state.db, &session.family_id, now).await?;
-        return Err(ApiError::Unauthorized(
-            "Refresh token was already used; the session has been revoked".into(),
-        ));
+        state.realtime.revoke_sessions(std::slice::from_ref(&session.family_id), "refresh_token_reused").await;
+        return Err(ApiError::Unauthorized("Refresh token was already used; the session has been revoked".into()));
     }
     let fresh = new_refresh_token();
     let rotated = sessions::rotate_session(
@@ -200,80 +168,61 @@ pub async fn refresh(
         return Box::pin(refresh(state, token, client, mode)).await;
     }
     let access = state.jwt.issue_access(&user_id, &session.family_id)?;
-    Ok(IssuedTokens {
-        access_token: access,
-        refresh_token: Some(fresh),
-    })
+    Ok(IssuedTokens { access_token: access, refresh_token: Some(fresh) })
 }
 
 /// Ends the session identified by an access token's family and/or a refresh token.
 /// Succeeds whatever was presented: logging out twice is not an error.
-pub async fn logout(
-    state: &AppState,
-    access_token: Option<&str>,
-    refresh_token: Option<&str>,
-) -> ApiResult<()> {
+pub async fn logout(state: &AppState, access_token: Option<&str>, refresh_token: Option<&str>) -> ApiResult<()> {
     let now = now_ms();
     if let Some(token) = access_token
         // An expired token still names the session the client wants to end.
         && let Ok(claims) = state.jwt.verify_access_ignoring_expiry(token)
     {
         sessions::revoke_family(&state.db, &claims.sid, now).await?;
+        state.realtime.revoke_sessions(&[claims.sid], "logged_out").await;
     }
     if let Some(token) = refresh_token
-        && let Some(session) =
-            sessions::find_session_by_hash(&state.db, &hash_refresh_token(token)).await?
+        && let Some(session) = sessions::find_session_by_hash(&state.db, &hash_refresh_token(token)).await?
     {
         sessions::revoke_family(&state.db, &session.family_id, now).await?;
+        state.realtime.revoke_sessions(&[session.family_id], "logged_out").await;
     }
     Ok(())
 }
 
 /// Resolves an access token to a live user whose session is not revoked.
 pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<AuthUser> {
-    let claims = state.jwt.verify_access(token).map_err(|e| match e {
+    authenticate_with(&state.db, &state.jwt, token).await
+}
+
+/// `authenticate` for callers without an `AppState` (the Socket.IO handshake).
+pub async fn authenticate_with(db: &Db, jwt: &JwtKeys, token: &str) -> ApiResult<AuthUser> {
+    let claims = jwt.verify_access(token).map_err(|e| match e {
         TokenError::Expired => ApiError::Unauthorized("Unauthorized - Token expired".into()),
         TokenError::Invalid => ApiError::Unauthorized("Unauthorized - Invalid Token".into()),
     })?;
-    let id = UserId::parse(&claims.sub)
-        .ok_or_else(|| ApiError::Unauthorized("Unauthorized - Invalid Token".into()))?;
-    let user = users::find_user_for_session(&state.db, &id, &claims.sid)
+    let id = UserId::parse(&claims.sub).ok_or_else(|| ApiError::Unauthorized("Unauthorized - Invalid Token".into()))?;
+    let user = users::find_user_for_session(db, &id, &claims.sid)
         .await?
-        .ok_or_else(|| {
-            ApiError::Unauthorized("Unauthorized - Session revoked or user not found".into())
-        })?;
-    Ok(AuthUser {
-        id,
-        user,
-        session_family: claims.sid,
-    })
+        .ok_or_else(|| ApiError::Unauthorized("Unauthorized - Session revoked or user not found".into()))?;
+    Ok(AuthUser { id, user, session_family: claims.sid })
 }
 
 /// Changes the caller's password after checking the current one; every other session of
 /// the user is revoked, the current one stays.
 #[tracing::instrument(skip_all, fields(user_id = %caller.id))]
-pub async fn change_password(
-    state: &AppState,
-    caller: &AuthUser,
-    old: Password,
-    new: Password,
-) -> ApiResult<()> {
-    let ok = state
-        .hasher
-        .verify(old, Some(caller.user.password_hash.clone()))
-        .await?;
+pub async fn change_password(state: &AppState, caller: &AuthUser, old: Password, new: Password) -> ApiResult<()> {
+    let ok = state.hasher.verify(old, Some(caller.user.password_hash.clone())).await?;
     if !ok {
-        return Err(ApiError::BadRequest(
-            ErrorCode::InvalidCredentials,
-            "Current password is incorrect".into(),
-        ));
+        return Err(ApiError::BadRequest(ErrorCode::InvalidCredentials, "Current password is incorrect".into()));
     }
     let hash = state.hasher.hash(new).await?;
     let now = now_ms();
     if !users::update_password_hash(&state.db, &caller.id, &hash, now).await? {
         return Err(ApiError::NotFound("User not found".into()));
     }
-    sessions::revoke_user_sessions(&state.db, &caller.id, Some(&caller.session_family), now)
-        .await?;
+    let revoked = sessions::revoke_user_sessions(&state.db, &caller.id, Some(&caller.session_family), now).await?;
+    state.realtime.revoke_sessions(&revoked, "password_changed").await;
     Ok(())
 }

@@ -1,12 +1,16 @@
-//! Messages: direct conversations (a direct room per pair of users), edits and deletes.
+//! Messages: direct conversations (a direct room per pair of users), posting into rooms,
+//! edits and deletes. Every write commits first; events go out after.
 
 use crate::auth::AuthUser;
-use crate::db::messages::{self, InsertMessage, MessageRow, NewDirectMessage, Page};
+use crate::db::messages::{self, InsertMessage, MessageRow, NewMessage, Page};
+use crate::db::rooms;
 use crate::domain::{MessageId, MessageText, Role, UserId, now_ms};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrors};
+use crate::realtime::Event;
 use crate::services::media::{self, ImageInput};
 use crate::services::users;
 use crate::startup::AppState;
+use crate::views::{MessageResponse, TutorialPost};
 
 pub struct SendMessage<'a> {
     pub text: Option<MessageText>,
@@ -15,7 +19,7 @@ pub struct SendMessage<'a> {
 }
 
 pub struct Sent {
-    pub message: MessageRow,
+    pub message: MessageResponse,
     /// True when the idempotency key matched an earlier send: nothing new was written.
     pub replayed: bool,
 }
@@ -33,49 +37,53 @@ pub async fn send_direct(
     input: SendMessage<'_>,
 ) -> ApiResult<Sent> {
     if *receiver == caller.id {
-        return Err(FieldErrors::single(
-            "receiverId",
-            "self",
-            "You cannot send a message to yourself",
-        ));
+        return Err(FieldErrors::single("receiverId", "self", "You cannot send a message to yourself"));
     }
+    check_content(&input)?;
+    users::get(state, receiver).await?;
+    let (room_id, _) = rooms::ensure_direct_room(&state.db, &caller.id, receiver, now_ms()).await?;
+    append_and_publish(state, caller, &room_id, input).await
+}
+
+fn check_content(input: &SendMessage<'_>) -> ApiResult<()> {
     if input.text.is_none() && matches!(input.image, None | Some(ImageInput::Clear)) {
-        return Err(FieldErrors::single(
-            "text",
-            "required",
-            "A message needs text or an image",
-        ));
+        return Err(FieldErrors::single("text", "required", "A message needs text or an image"));
     }
-    users::get(state, receiver)
-        .await
-        .map_err(|_| ApiError::NotFound("User not found".into()))?;
+    Ok(())
+}
+
+/// Stores the image (if any), appends the message to a room the caller belongs to, then
+/// tells every member's sockets (`newMessage`) and the room's subscribers (`new message`).
+pub async fn append_and_publish(
+    state: &AppState,
+    caller: &AuthUser,
+    room_id: &str,
+    input: SendMessage<'_>,
+) -> ApiResult<Sent> {
+    check_content(&input)?;
     let image = match input.image {
-        Some(image) => Some(media::resolve_image(state, &caller.id, "image", image).await?)
-            .filter(|u| !u.is_empty()),
+        Some(image) => Some(media::resolve_image(state, &caller.id, "image", image).await?).filter(|u| !u.is_empty()),
         None => None,
     };
-    let inserted = messages::insert_direct_message(
-        &state.db,
-        NewDirectMessage {
-            sender: &caller.id,
-            receiver,
-            text: input.text.as_ref().map(MessageText::as_str),
-            image: image.as_deref(),
-            idempotency_key: input.idempotency_key.as_deref(),
-        },
-        now_ms(),
-    )
-    .await?;
-    Ok(match inserted {
-        InsertMessage::Inserted(message) => Sent {
-            message,
-            replayed: false,
-        },
-        InsertMessage::Replayed(message) => Sent {
-            message,
-            replayed: true,
-        },
-    })
+    let new = NewMessage {
+        room_id,
+        sender: &caller.id,
+        text: input.text.as_ref().map(MessageText::as_str),
+        image: image.as_deref(),
+        idempotency_key: input.idempotency_key.as_deref(),
+    };
+    let (row, replayed) = match messages::append_message(&state.db, new, now_ms()).await? {
+        InsertMessage::Inserted(row) => (row, false),
+        InsertMessage::Replayed(row) => (row, true),
+    };
+    let message = MessageResponse::from(row);
+    if !replayed {
+        let members = rooms::list_member_ids(&state.db, room_id).await?;
+        state.realtime.to_users(members.iter().map(String::as_str), &Event::NewMessage(&message)).await;
+        let post = TutorialPost::from(&message);
+        state.realtime.to_channel(room_id, &Event::RoomPost { message: &post }).await;
+    }
+    Ok(Sent { message, replayed })
 }
 
 /// A page of the caller's conversation with `other`, oldest first.
@@ -84,32 +92,23 @@ pub async fn list_direct(
     caller: &AuthUser,
     other: &UserId,
     page: Page<'_>,
-) -> ApiResult<Vec<MessageRow>> {
+) -> ApiResult<Vec<MessageResponse>> {
     // Deleted users keep their history readable; unknown ids are 404.
-    crate::db::users::find_user(&state.db, other)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("User not found".into()))?;
-    let Some(room_id) = messages::find_direct_room(&state.db, &caller.id, other).await? else {
+    crate::db::users::find_user(&state.db, other).await?.ok_or_else(|| ApiError::NotFound("User not found".into()))?;
+    let Some(room_id) = rooms::find_direct_room(&state.db, &caller.id, other).await? else {
         return Ok(Vec::new());
     };
-    if !messages::is_member(&state.db, &room_id, &caller.id).await? {
+    if !rooms::is_member(&state.db, &room_id, &caller.id).await? {
         return Ok(Vec::new());
     }
-    Ok(messages::list_room_messages(&state.db, &room_id, page).await?)
+    let rows = messages::list_room_messages(&state.db, &room_id, page).await?;
+    Ok(rows.into_iter().map(MessageResponse::from).collect())
 }
 
 /// A message the caller may see: a member of its room, or a moderator/admin.
-async fn visible_message(
-    state: &AppState,
-    caller: &AuthUser,
-    id: &MessageId,
-) -> ApiResult<MessageRow> {
-    let message = messages::find_message(&state.db, id)
-        .await?
-        .ok_or_else(message_not_found)?;
-    if caller.role().is_staff()
-        || messages::is_member(&state.db, &message.room_id, &caller.id).await?
-    {
+async fn visible_message(state: &AppState, caller: &AuthUser, id: &MessageId) -> ApiResult<MessageRow> {
+    let message = messages::find_message(&state.db, id).await?.ok_or_else(message_not_found)?;
+    if caller.role().is_staff() || rooms::is_member(&state.db, &message.room_id, &caller.id).await? {
         Ok(message)
     } else {
         Err(message_not_found())
@@ -123,34 +122,35 @@ pub async fn edit(
     caller: &AuthUser,
     id: &MessageId,
     text: MessageText,
-) -> ApiResult<MessageRow> {
+) -> ApiResult<MessageResponse> {
     let message = visible_message(state, caller, id).await?;
     if message.sender_id != caller.id.to_string() {
-        return Err(ApiError::Forbidden(
-            "Only the author can edit a message".into(),
-        ));
+        return Err(ApiError::Forbidden("Only the author can edit a message".into()));
     }
-    messages::update_message_text(&state.db, id, text.as_str(), now_ms())
-        .await?
-        .ok_or_else(message_not_found)
+    let row =
+        messages::update_message_text(&state.db, id, text.as_str(), now_ms()).await?.ok_or_else(message_not_found)?;
+    let updated = MessageResponse::from(row);
+    let members = rooms::list_member_ids(&state.db, &updated.room_id).await?;
+    state.realtime.to_users(members.iter().map(String::as_str), &Event::MessageUpdated(&updated)).await;
+    Ok(updated)
 }
 
-/// Deletes a message: its author, the room's creator, a moderator or an admin.
+/// Deletes a message: its author, the creator of its group room, a moderator or an admin.
 #[tracing::instrument(skip_all, fields(user_id = %caller.id))]
 pub async fn delete(state: &AppState, caller: &AuthUser, id: &MessageId) -> ApiResult<MessageRow> {
     let message = visible_message(state, caller, id).await?;
     let me = caller.id.to_string();
-    let is_group_creator =
-        message.direct_key.is_none() && message.room_created_by.as_deref() == Some(me.as_str());
-    let allowed = message.sender_id == me
-        || is_group_creator
-        || matches!(caller.role(), Role::Moderator | Role::Admin);
+    let is_group_creator = message.direct_key.is_none() && message.room_created_by.as_deref() == Some(me.as_str());
+    let allowed = message.sender_id == me || is_group_creator || matches!(caller.role(), Role::Moderator | Role::Admin);
     if !allowed {
         return Err(ApiError::Forbidden("You cannot delete this message".into()));
     }
     if !messages::delete_message(&state.db, id, now_ms()).await? {
         return Err(message_not_found());
     }
+    let members = rooms::list_member_ids(&state.db, &message.room_id).await?;
+    let event = Event::MessageDeleted { id: &message.id, room_id: &message.room_id };
+    state.realtime.to_users(members.iter().map(String::as_str), &event).await;
     Ok(message)
 }
 
@@ -159,10 +159,7 @@ pub fn parse_cursor(field: &str, raw: Option<&str>) -> ApiResult<Option<MessageI
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(raw) => MessageId::parse(raw).map(Some).ok_or_else(|| {
-            ApiError::BadRequest(
-                ErrorCode::InvalidCursor,
-                format!("`{field}` must be a message id").into(),
-            )
+            ApiError::BadRequest(ErrorCode::InvalidCursor, format!("`{field}` must be a message id").into())
         }),
     }
 }

@@ -17,12 +17,8 @@ use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrors};
 use crate::startup::AppState;
 
 /// Content types accepted, and the file extension each is stored under.
-const ALLOWED: &[(&str, &str)] = &[
-    ("image/png", "png"),
-    ("image/jpeg", "jpg"),
-    ("image/gif", "gif"),
-    ("image/webp", "webp"),
-];
+const ALLOWED: &[(&str, &str)] =
+    &[("image/png", "png"), ("image/jpeg", "jpg"), ("image/gif", "gif"), ("image/webp", "webp")];
 
 #[derive(Clone)]
 pub struct MediaStore {
@@ -41,11 +37,7 @@ pub struct StoredMedia {
 }
 
 impl MediaStore {
-    pub fn local(
-        dir: &std::path::Path,
-        public_url: Option<&str>,
-        max_bytes: usize,
-    ) -> anyhow::Result<Self> {
+    pub fn local(dir: &std::path::Path, public_url: Option<&str>, max_bytes: usize) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let store = LocalFileSystem::new_with_prefix(dir)?;
         Ok(Self {
@@ -78,9 +70,7 @@ impl<'a> ImageInput<'a> {
             Ok(Self::Clear)
         } else if s.starts_with("data:") {
             Ok(Self::DataUrl(s))
-        } else if (s.starts_with("https://")
-            || s.starts_with("http://")
-            || s.starts_with("/uploads/"))
+        } else if (s.starts_with("https://") || s.starts_with("http://") || s.starts_with("/uploads/"))
             && s.len() <= 2048
             && !s.chars().any(|c| c.is_whitespace() || c.is_control())
         {
@@ -92,22 +82,13 @@ impl<'a> ImageInput<'a> {
 }
 
 /// Resolves an image field to the URL to store ("" to clear), storing data URLs.
-pub async fn resolve_image(
-    state: &AppState,
-    owner: &UserId,
-    field: &str,
-    input: ImageInput<'_>,
-) -> ApiResult<String> {
+pub async fn resolve_image(state: &AppState, owner: &UserId, field: &str, input: ImageInput<'_>) -> ApiResult<String> {
     match input {
         ImageInput::Clear => Ok(String::new()),
         ImageInput::Url(url) => Ok(url.to_string()),
         ImageInput::DataUrl(data_url) => {
-            let bytes =
-                decode_data_url(data_url, state.media.max_bytes).map_err(|e| e.for_field(field))?;
-            Ok(store_bytes(state, owner, bytes)
-                .await
-                .map_err(|e| e.for_field(field))?
-                .url)
+            let bytes = decode_data_url(data_url, state.media.max_bytes).map_err(|e| e.for_field(field))?;
+            Ok(store_bytes(state, owner, bytes).await.map_err(|e| e.for_field(field))?.url)
         }
     }
 }
@@ -124,16 +105,13 @@ pub enum ImageError {
 impl ImageError {
     fn for_field(self, field: &str) -> ApiError {
         match self {
-            Self::TooLarge(max) => ApiError::PayloadTooLarge(
-                format!("Image is larger than the {} KiB limit", max / 1024).into(),
-            ),
-            Self::Malformed => {
-                FieldErrors::single(field, "invalid_data_url", "Image must be a base64 data URL")
+            Self::TooLarge(max) => {
+                ApiError::PayloadTooLarge(format!("Image is larger than the {} KiB limit", max / 1024).into())
             }
-            Self::UnsupportedType => ApiError::BadRequest(
-                ErrorCode::InvalidImage,
-                "Image must be a PNG, JPEG, GIF or WebP file".into(),
-            ),
+            Self::Malformed => FieldErrors::single(field, "invalid_data_url", "Image must be a base64 data URL"),
+            Self::UnsupportedType => {
+                ApiError::BadRequest(ErrorCode::InvalidImage, "Image must be a PNG, JPEG, GIF or WebP file".into())
+            }
             Self::Failed(e) => e,
         }
     }
@@ -141,9 +119,7 @@ impl ImageError {
 
 /// Decodes `data:<type>;base64,<payload>`. The declared type is ignored: the bytes decide.
 fn decode_data_url(data_url: &str, max_bytes: usize) -> Result<Vec<u8>, ImageError> {
-    let rest = data_url
-        .strip_prefix("data:")
-        .ok_or(ImageError::Malformed)?;
+    let rest = data_url.strip_prefix("data:").ok_or(ImageError::Malformed)?;
     let (header, payload) = rest.split_once(',').ok_or(ImageError::Malformed)?;
     if !header.ends_with(";base64") {
         return Err(ImageError::Malformed);
@@ -152,15 +128,10 @@ fn decode_data_url(data_url: &str, max_bytes: usize) -> Result<Vec<u8>, ImageErr
     if payload.len() / 4 * 3 > max_bytes + 3 {
         return Err(ImageError::TooLarge(max_bytes));
     }
-    let cleaned: String = payload
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
+    let cleaned: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(cleaned.as_bytes())
-        .or_else(|_| {
-            base64::engine::general_purpose::STANDARD_NO_PAD.decode(cleaned.trim_end_matches('='))
-        })
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(cleaned.trim_end_matches('=')))
         .map_err(|_| ImageError::Malformed)?;
     if bytes.len() > max_bytes {
         return Err(ImageError::TooLarge(max_bytes));
@@ -171,18 +142,11 @@ fn decode_data_url(data_url: &str, max_bytes: usize) -> Result<Vec<u8>, ImageErr
 /// The allowed content type of `bytes`, judged by their magic numbers.
 fn sniff(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
     let kind = infer::get(bytes)?;
-    ALLOWED
-        .iter()
-        .copied()
-        .find(|(mime, _)| *mime == kind.mime_type())
+    ALLOWED.iter().copied().find(|(mime, _)| *mime == kind.mime_type())
 }
 
 /// Stores raw image bytes (already size-checked against the caller's limit).
-pub async fn store_bytes(
-    state: &AppState,
-    owner: &UserId,
-    bytes: Vec<u8>,
-) -> Result<StoredMedia, ImageError> {
+pub async fn store_bytes(state: &AppState, owner: &UserId, bytes: Vec<u8>) -> Result<StoredMedia, ImageError> {
     if bytes.len() > state.media.max_bytes {
         return Err(ImageError::TooLarge(state.media.max_bytes));
     }
@@ -197,9 +161,7 @@ pub async fn store_bytes(
         .store
         .put(&location, PutPayload::from(Bytes::from(bytes)))
         .await
-        .map_err(|e| {
-            ImageError::Failed(anyhow::Error::from(e).context("storing an upload").into())
-        })?;
+        .map_err(|e| ImageError::Failed(anyhow::Error::from(e).context("storing an upload").into()))?;
     let row = NewMedia {
         id,
         owner_id: owner,
@@ -214,23 +176,12 @@ pub async fn store_bytes(
         let _ = state.media.store.delete(&location).await;
         return Err(ImageError::Failed(e.into()));
     }
-    Ok(StoredMedia {
-        id,
-        url: state.media.url_for(&key),
-        content_type,
-        bytes: size,
-    })
+    Ok(StoredMedia { id, url: state.media.url_for(&key), content_type, bytes: size })
 }
 
 /// Stores an upload received as multipart bytes.
-pub async fn store_upload(
-    state: &AppState,
-    owner: &UserId,
-    bytes: Vec<u8>,
-) -> ApiResult<StoredMedia> {
-    store_bytes(state, owner, bytes)
-        .await
-        .map_err(|e| e.for_field("file"))
+pub async fn store_upload(state: &AppState, owner: &UserId, bytes: Vec<u8>) -> ApiResult<StoredMedia> {
+    store_bytes(state, owner, bytes).await.map_err(|e| e.for_field("file"))
 }
 
 /// The bytes and content type of a stored file, by key.
@@ -239,19 +190,14 @@ pub async fn open(state: &AppState, key: &str) -> ApiResult<(String, Bytes)> {
     if !is_valid_key(key) {
         return Err(not_found());
     }
-    let row = media::find_media_by_key(&state.db, key)
-        .await?
-        .ok_or_else(not_found)?;
+    let row = media::find_media_by_key(&state.db, key).await?.ok_or_else(not_found)?;
     let location = StorePath::from(row.storage_key.as_str());
     let result = match state.media.store.get(&location).await {
         Ok(result) => result,
         Err(object_store::Error::NotFound { .. }) => return Err(not_found()),
         Err(e) => return Err(anyhow::Error::from(e).context("reading an upload").into()),
     };
-    let bytes = result
-        .bytes()
-        .await
-        .map_err(|e| anyhow::Error::from(e).context("reading an upload"))?;
+    let bytes = result.bytes().await.map_err(|e| anyhow::Error::from(e).context("reading an upload"))?;
     Ok((row.content_type, bytes))
 }
 
@@ -267,7 +213,8 @@ fn is_valid_key(key: &str) -> bool {
 mod tests {
     use super::*;
 
-    const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+    const PNG_1X1: &str =
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
 
     #[test]
     fn data_urls_decode_and_the_bytes_decide_the_type() {
@@ -279,14 +226,8 @@ mod tests {
 
     #[test]
     fn malformed_and_oversized_data_urls_are_refused() {
-        assert!(matches!(
-            decode_data_url("data:image/png,abc", 1024),
-            Err(ImageError::Malformed)
-        ));
-        assert!(matches!(
-            decode_data_url("data:image/png;base64,@@@@", 1024),
-            Err(ImageError::Malformed)
-        ));
+        assert!(matches!(decode_data_url("data:image/png,abc", 1024), Err(ImageError::Malformed)));
+        assert!(matches!(decode_data_url("data:image/png;base64,@@@@", 1024), Err(ImageError::Malformed)));
         assert!(matches!(
             decode_data_url(&format!("data:image/png;base64,{PNG_1X1}"), 10),
             Err(ImageError::TooLarge(10))

@@ -5,4 +5,5 @@ pub mod auth;
 pub mod chat;
 pub mod media;
 pub mod rate_limit;
+pub mod rooms;
 pub mod users;

@@ -31,18 +31,13 @@ fn check(limiter: &Option<Limiter>, key: String) -> Result<(), ApiError> {
     }
     limiter.check_key(&key).map_err(|not_until| {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
-        ApiError::RateLimited {
-            retry_after_secs: wait.as_secs().max(1),
-        }
+        ApiError::RateLimited { retry_after_secs: wait.as_secs().max(1) }
     })
 }
 
 impl AuthRateLimits {
     pub fn new(per_ip_per_minute: u32, per_account_per_minute: u32) -> Self {
-        Self {
-            per_ip: limiter(per_ip_per_minute),
-            per_account: limiter(per_account_per_minute),
-        }
+        Self { per_ip: limiter(per_ip_per_minute), per_account: limiter(per_account_per_minute) }
     }
 
     pub fn check_ip(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {

@@ -18,29 +18,15 @@ pub struct UserQuery<'a> {
     pub exclude_caller: bool,
 }
 
-pub async fn list(
-    state: &AppState,
-    caller: &AuthUser,
-    query: UserQuery<'_>,
-) -> ApiResult<Vec<UserRow>> {
+pub async fn list(state: &AppState, caller: &AuthUser, query: UserQuery<'_>) -> ApiResult<Vec<UserRow>> {
     let exclude = query.exclude_caller.then_some(&caller.id);
     let search = query.search.map(str::trim).filter(|q| !q.is_empty());
-    Ok(users::list_users(
-        &state.db,
-        exclude,
-        search,
-        query.after.as_ref(),
-        query.limit,
-    )
-    .await?)
+    Ok(users::list_users(&state.db, exclude, search, query.after.as_ref(), query.limit).await?)
 }
 
 /// A live user.
 pub async fn get(state: &AppState, id: &UserId) -> ApiResult<UserRow> {
-    users::find_user(&state.db, id)
-        .await?
-        .filter(|u| u.deleted_at.is_none())
-        .ok_or_else(not_found)
+    users::find_user(&state.db, id).await?.filter(|u| u.deleted_at.is_none()).ok_or_else(not_found)
 }
 
 /// Profile fields as parsed at the edge; `profile_pic` still needs storing.
@@ -66,9 +52,7 @@ pub async fn update_profile(
     if !may_manage(caller, target) {
         // Existence of other accounts is not a secret here (users are listable), so 403.
         get(state, target).await?;
-        return Err(ApiError::Forbidden(
-            "You can only change your own profile".into(),
-        ));
+        return Err(ApiError::Forbidden("You can only change your own profile".into()));
     }
     let profile_pic = match change.profile_pic {
         Some(input) => Some(media::resolve_image(state, target, "profilePic", input).await?),
@@ -81,10 +65,9 @@ pub async fn update_profile(
     };
     match users::update_user(&state.db, target, patch, now_ms()).await? {
         UpdateUser::Updated(row) => Ok(row),
-        UpdateUser::UsernameTaken => Err(ApiError::Conflict(
-            ErrorCode::UsernameTaken,
-            "Username already exists".into(),
-        )),
+        UpdateUser::UsernameTaken => {
+            Err(ApiError::Conflict(ErrorCode::UsernameTaken, "Username already exists".into()))
+        }
         UpdateUser::NotFound => Err(not_found()),
     }
 }
@@ -94,36 +77,25 @@ pub async fn update_profile(
 pub async fn delete(state: &AppState, caller: &AuthUser, target: &UserId) -> ApiResult<()> {
     if !may_manage(caller, target) {
         get(state, target).await?;
-        return Err(ApiError::Forbidden(
-            "Only the user or an admin can delete an account".into(),
-        ));
+        return Err(ApiError::Forbidden("Only the user or an admin can delete an account".into()));
     }
     if !users::delete_user(&state.db, target, now_ms()).await? {
         return Err(not_found());
     }
     tracing::info!(target_user = %target, "account deleted");
+    state.realtime.disconnect_user(&target.to_string(), "account_deleted").await;
     Ok(())
 }
 
 /// Sets a role: admins only, and an admin cannot demote themself (an instance must keep
 /// an admin who can undo mistakes).
 #[tracing::instrument(skip_all, fields(user_id = %caller.id))]
-pub async fn set_role(
-    state: &AppState,
-    caller: &AuthUser,
-    target: &UserId,
-    role: Role,
-) -> ApiResult<UserRow> {
+pub async fn set_role(state: &AppState, caller: &AuthUser, target: &UserId, role: Role) -> ApiResult<UserRow> {
     if !caller.is_admin() {
         return Err(ApiError::Forbidden("Only an admin can change roles".into()));
     }
     if caller.id == *target && role != Role::Admin {
-        return Err(ApiError::BadRequest(
-            ErrorCode::ValidationFailed,
-            "Admins cannot demote themselves".into(),
-        ));
+        return Err(ApiError::BadRequest(ErrorCode::ValidationFailed, "Admins cannot demote themselves".into()));
     }
-    users::update_role(&state.db, target, role, now_ms())
-        .await?
-        .ok_or_else(not_found)
+    users::update_role(&state.db, target, role, now_ms()).await?.ok_or_else(not_found)
 }

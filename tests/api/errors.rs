@@ -19,43 +19,17 @@ async fn unknown_routes_wrong_methods_and_bad_bodies_get_the_json_error_shape() 
         req.send()
     };
     let cases = [
+        (raw(Method::GET, "/api/nothing/here", None, ""), StatusCode::NOT_FOUND, "route_not_found"),
+        (raw(Method::GET, "/api", None, ""), StatusCode::NOT_FOUND, "route_not_found"),
+        (raw(Method::GET, "/nope", None, ""), StatusCode::NOT_FOUND, "route_not_found"),
+        (raw(Method::DELETE, "/api/auth/signup", None, ""), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
         (
-            raw(Method::GET, "/api/nothing/here", None, ""),
-            StatusCode::NOT_FOUND,
-            "route_not_found",
-        ),
-        (
-            raw(Method::GET, "/api", None, ""),
-            StatusCode::NOT_FOUND,
-            "route_not_found",
-        ),
-        (
-            raw(Method::GET, "/nope", None, ""),
-            StatusCode::NOT_FOUND,
-            "route_not_found",
-        ),
-        (
-            raw(Method::DELETE, "/api/auth/signup", None, ""),
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-        ),
-        (
-            raw(
-                Method::POST,
-                "/api/auth/login",
-                Some("application/json"),
-                "{\"email\": ",
-            ),
+            raw(Method::POST, "/api/auth/login", Some("application/json"), "{\"email\": "),
             StatusCode::BAD_REQUEST,
             "malformed_json",
         ),
         (
-            raw(
-                Method::POST,
-                "/api/auth/login",
-                Some("application/json"),
-                "[1,2,3]",
-            ),
+            raw(Method::POST, "/api/auth/login", Some("application/json"), "[1,2,3]"),
             StatusCode::BAD_REQUEST,
             "validation_failed",
         ),
@@ -64,11 +38,7 @@ async fn unknown_routes_wrong_methods_and_bad_bodies_get_the_json_error_shape() 
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
         ),
-        (
-            raw(Method::POST, "/api/auth/login", None, ""),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-        ),
+        (raw(Method::POST, "/api/auth/login", None, ""), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
     ];
     for (request, expected, code) in cases {
         let (status, body) = json_of(request.await.unwrap()).await;
@@ -83,13 +53,7 @@ async fn bodies_over_the_limit_get_413() {
     let ann = app.register("ann").await;
     let bob = app.register("bob").await;
     let big = "x".repeat(100 * 1024);
-    let (status, body) = app
-        .post(
-            &ann.client,
-            &format!("/api/messages/send/{}", bob.id),
-            json!({"text": big}),
-        )
-        .await;
+    let (status, body) = app.post(&ann.client, &format!("/api/messages/send/{}", bob.id), json!({"text": big})).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(body["code"], "payload_too_large");
 }
@@ -144,11 +108,7 @@ async fn malformed_bodies_on_every_route_never_crash_the_server() {
             );
         }
     }
-    assert_eq!(
-        app.get(&ann.client, "/api/auth/check").await.0,
-        StatusCode::OK,
-        "still serving"
-    );
+    assert_eq!(app.get(&ann.client, "/api/auth/check").await.0, StatusCode::OK, "still serving");
 }
 
 async fn boom() -> &'static str {
@@ -158,9 +118,7 @@ async fn boom() -> &'static str {
 #[tokio::test]
 async fn a_panicking_handler_becomes_a_json_500_and_the_server_carries_on() {
     let app = spawn_app().await;
-    let routes = Router::new()
-        .route("/boom", get(boom))
-        .route("/fine", get(|| async { "fine" }));
+    let routes = Router::new().route("/boom", get(boom)).route("/fine", get(|| async { "fine" }));
     let router = with_layers(routes, app.state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -170,10 +128,7 @@ async fn a_panicking_handler_becomes_a_json_500_and_the_server_carries_on() {
     let (status, body) = json_of(response).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body["code"], "internal_error");
-    assert!(
-        !body.to_string().contains("handler bug"),
-        "no panic text leaks: {body}"
-    );
+    assert!(!body.to_string().contains("handler bug"), "no panic text leaks: {body}");
     let fine = reqwest::get(format!("http://{addr}/fine")).await.unwrap();
     assert_eq!(fine.text().await.unwrap(), "fine");
 }

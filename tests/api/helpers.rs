@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "Sup3r-secret-pw";
 /// A valid 1×1 PNG.
-pub const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+pub const PNG_1X1: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
 
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -39,31 +40,21 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let addr = app.addr();
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
-    TestApp {
-        addr,
-        state,
-        _dir: dir,
-    }
+    TestApp { addr, state, _dir: dir }
 }
 
 /// `None` (a SQLite file in the test's data dir) unless `TEST_DATABASE_URL` names a
 /// PostgreSQL server: then each test gets a fresh, randomly named database on it.
 async fn test_database_url() -> Option<String> {
-    let base = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| u.starts_with("postgres"))?;
+    let base = std::env::var("TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"))?;
     let name = format!("natter_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(&base)
-        .await
-        .expect("TEST_DATABASE_URL reachable");
+    let admin = sqlx::PgPool::connect(&base).await.expect("TEST_DATABASE_URL reachable");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&admin)
         .await
         .expect("create test database");
     admin.close().await;
-    let (prefix, _) = base
-        .rsplit_once('/')
-        .expect("TEST_DATABASE_URL ends with /<database>");
+    let (prefix, _) = base.rsplit_once('/').expect("TEST_DATABASE_URL ends with /<database>");
     Some(format!("{prefix}/{name}"))
 }
 
@@ -74,10 +65,7 @@ fn init_test_logging() {
 }
 
 pub fn cookie_client() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client")
+    Client::builder().cookie_store(true).build().expect("client")
 }
 
 /// Fails the test if a body carries a password or a password hash, under any key. Field
@@ -92,18 +80,12 @@ fn check_secrets(body: &Value, in_errors: bool) {
             for (key, value) in map {
                 let k = key.to_lowercase();
                 assert!(!k.contains("hash"), "response exposes `{key}`: {body}");
-                assert!(
-                    in_errors || !k.contains("password"),
-                    "response exposes `{key}`: {body}"
-                );
+                assert!(in_errors || !k.contains("password"), "response exposes `{key}`: {body}");
                 check_secrets(value, key == "errors");
             }
         }
         Value::Array(items) => items.iter().for_each(|v| check_secrets(v, false)),
-        Value::String(s) => assert!(
-            !s.starts_with("$argon2") && !s.starts_with("$2"),
-            "response exposes a hash: {s}"
-        ),
+        Value::String(s) => assert!(!s.starts_with("$argon2") && !s.starts_with("$2"), "response exposes a hash: {s}"),
         _ => {}
     }
 }
@@ -113,15 +95,11 @@ fn check_secrets(body: &Value, in_errors: bool) {
 pub async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.expect("body");
-    assert!(
-        !text.contains(PASSWORD),
-        "a response contains a password in clear: {text}"
-    );
+    assert!(!text.contains(PASSWORD), "a response contains a password in clear: {text}");
     let body: Value = if text.is_empty() {
         Value::Null
     } else {
-        serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{status}: body is not JSON ({e}): {text}"))
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: body is not JSON ({e}): {text}"))
     };
     assert_no_secrets(&body);
     if status.is_client_error() || status.is_server_error() {
@@ -132,19 +110,9 @@ pub async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
 
 pub fn assert_error_shape(status: StatusCode, body: &Value) {
     assert_eq!(body["success"], json!(false), "error body: {body}");
-    assert_eq!(
-        body["statusCode"],
-        json!(status.as_u16()),
-        "error body: {body}"
-    );
-    assert!(
-        body["code"].as_str().is_some_and(|c| !c.is_empty()),
-        "error body without code: {body}"
-    );
-    assert!(
-        body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "error body without message: {body}"
-    );
+    assert_eq!(body["statusCode"], json!(status.as_u16()), "error body: {body}");
+    assert!(body["code"].as_str().is_some_and(|c| !c.is_empty()), "error body without code: {body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "error body without message: {body}");
 }
 
 impl TestApp {
@@ -179,49 +147,28 @@ impl TestApp {
         let client = cookie_client();
         let email = format!("{name}@example.com");
         let (status, body) = self
-            .post(
-                &client,
-                "/api/auth/signup",
-                json!({"fullName": name, "email": email, "password": PASSWORD}),
-            )
+            .post(&client, "/api/auth/signup", json!({"fullName": name, "email": email, "password": PASSWORD}))
             .await;
         assert_eq!(status, StatusCode::CREATED, "signup {name}: {body}");
         self.login_as(&email, client).await
     }
 
     pub async fn login_as(&self, email: &str, client: Client) -> TestUser {
-        let (status, body) = self
-            .post(
-                &client,
-                "/api/auth/login",
-                json!({"email": email, "password": PASSWORD}),
-            )
-            .await;
+        let (status, body) = self.post(&client, "/api/auth/login", json!({"email": email, "password": PASSWORD})).await;
         assert_eq!(status, StatusCode::OK, "login {email}: {body}");
         TestUser {
             client,
             id: body["_id"].as_str().expect("_id").to_string(),
             email: email.to_string(),
-            access_token: body["accessToken"]
-                .as_str()
-                .expect("accessToken")
-                .to_string(),
-            refresh_token: body["refreshToken"]
-                .as_str()
-                .expect("refreshToken")
-                .to_string(),
+            access_token: body["accessToken"].as_str().expect("accessToken").to_string(),
+            refresh_token: body["refreshToken"].as_str().expect("refreshToken").to_string(),
         }
     }
 
     /// Sends a direct message and returns it.
     pub async fn send_text(&self, from: &TestUser, to: &TestUser, text: &str) -> Value {
-        let (status, body) = self
-            .post(
-                &from.client,
-                &format!("/api/messages/send/{}", to.id),
-                json!({"text": text}),
-            )
-            .await;
+        let (status, body) =
+            self.post(&from.client, &format!("/api/messages/send/{}", to.id), json!({"text": text})).await;
         assert_eq!(status, StatusCode::CREATED, "send: {body}");
         body
     }
@@ -230,14 +177,8 @@ impl TestApp {
 /// A client without cookies that authenticates with `Authorization: Bearer`.
 pub fn bearer(token: &str) -> Client {
     let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {token}").parse().expect("header"),
-    );
-    Client::builder()
-        .default_headers(headers)
-        .build()
-        .expect("client")
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
+    Client::builder().default_headers(headers).build().expect("client")
 }
 
 /// The `Set-Cookie` header for `name`, if the response has one.

@@ -11,16 +11,11 @@ async fn an_image_message_carries_a_url_that_serves_the_bytes() {
     let bob = app.register("bob").await;
     // Declared as GIF, actually PNG: the bytes decide.
     let body = json!({"image": format!("data:image/gif;base64,{PNG_1X1}")});
-    let (status, message) = app
-        .post(&ann.client, &format!("/api/messages/send/{}", bob.id), body)
-        .await;
+    let (status, message) = app.post(&ann.client, &format!("/api/messages/send/{}", bob.id), body).await;
     assert_eq!(status, StatusCode::CREATED, "{message}");
     assert_eq!(message["text"], "");
     let url = message["image"].as_str().unwrap();
-    assert!(
-        url.starts_with("/uploads/") && url.ends_with(".png"),
-        "{url}"
-    );
+    assert!(url.starts_with("/uploads/") && url.ends_with(".png"), "{url}");
     let response = reqwest::get(app.url(url)).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "image/png");
@@ -33,16 +28,8 @@ async fn public_url_makes_image_urls_absolute() {
     let ann = app.register("ann").await;
     let bob = app.register("bob").await;
     let body = json!({"text": "pic", "image": format!("data:image/png;base64,{PNG_1X1}")});
-    let (_, message) = app
-        .post(&ann.client, &format!("/api/messages/send/{}", bob.id), body)
-        .await;
-    assert!(
-        message["image"]
-            .as_str()
-            .unwrap()
-            .starts_with("https://chat.example.com/uploads/"),
-        "{message}"
-    );
+    let (_, message) = app.post(&ann.client, &format!("/api/messages/send/{}", bob.id), body).await;
+    assert!(message["image"].as_str().unwrap().starts_with("https://chat.example.com/uploads/"), "{message}");
 }
 
 #[tokio::test]
@@ -54,35 +41,18 @@ async fn images_that_are_not_images_or_too_large_are_refused() {
     use base64::Engine;
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
     let svg = b64(b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>");
-    let mut big_png = base64::engine::general_purpose::STANDARD
-        .decode(PNG_1X1)
-        .unwrap();
+    let mut big_png = base64::engine::general_purpose::STANDARD.decode(PNG_1X1).unwrap();
     big_png.extend(std::iter::repeat_n(0u8, 2048));
     let cases = [
-        (
-            format!("data:image/svg+xml;base64,{svg}"),
-            StatusCode::BAD_REQUEST,
-            "invalid_image",
-            "svg",
-        ),
+        (format!("data:image/svg+xml;base64,{svg}"), StatusCode::BAD_REQUEST, "invalid_image", "svg"),
         (
             format!("data:image/png;base64,{}", b64(b"just text")),
             StatusCode::BAD_REQUEST,
             "invalid_image",
             "text as png",
         ),
-        (
-            "data:image/png;base64,!!!notbase64".to_string(),
-            StatusCode::BAD_REQUEST,
-            "validation_failed",
-            "bad base64",
-        ),
-        (
-            "data:image/png,rawdata".to_string(),
-            StatusCode::BAD_REQUEST,
-            "validation_failed",
-            "not base64",
-        ),
+        ("data:image/png;base64,!!!notbase64".to_string(), StatusCode::BAD_REQUEST, "validation_failed", "bad base64"),
+        ("data:image/png,rawdata".to_string(), StatusCode::BAD_REQUEST, "validation_failed", "not base64"),
         (
             format!("data:image/png;base64,{}", b64(&big_png)),
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -91,20 +61,12 @@ async fn images_that_are_not_images_or_too_large_are_refused() {
         ),
     ];
     for (image, status, code, case) in cases {
-        let (got, err) = app
-            .post(&ann.client, &path, json!({"text": "x", "image": image}))
-            .await;
+        let (got, err) = app.post(&ann.client, &path, json!({"text": "x", "image": image})).await;
         assert_eq!(got, status, "{case}: {err}");
         assert_eq!(err["code"], code, "{case}: {err}");
     }
-    let (_, list) = app
-        .get(&ann.client, &format!("/api/messages/{}", bob.id))
-        .await;
-    assert_eq!(
-        list,
-        json!([]),
-        "no message was written for a refused image"
-    );
+    let (_, list) = app.get(&ann.client, &format!("/api/messages/{}", bob.id)).await;
+    assert_eq!(list, json!([]), "no message was written for a refused image");
 }
 
 #[tokio::test]
@@ -112,74 +74,28 @@ async fn multipart_uploads_store_images_and_refuse_other_files() {
     let app = spawn_app().await;
     let ann = app.register("ann").await;
     use base64::Engine;
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(PNG_1X1)
-        .unwrap();
+    let png = base64::engine::general_purpose::STANDARD.decode(PNG_1X1).unwrap();
     let form = Form::new().part("file", Part::bytes(png.clone()).file_name("../../evil.exe"));
-    let response = ann
-        .client
-        .post(app.url("/api/uploads"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = ann.client.post(app.url("/api/uploads")).multipart(form).send().await.unwrap();
     let (status, body) = json_of(response).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["contentType"], "image/png");
     assert_eq!(body["bytes"], png.len());
     let url = body["url"].as_str().unwrap();
-    assert!(
-        !url.contains("evil"),
-        "client file names never reach the path"
-    );
-    assert_eq!(
-        reqwest::get(app.url(url))
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap()
-            .to_vec(),
-        png
-    );
+    assert!(!url.contains("evil"), "client file names never reach the path");
+    assert_eq!(reqwest::get(app.url(url)).await.unwrap().bytes().await.unwrap().to_vec(), png);
 
-    let form = Form::new().part(
-        "file",
-        Part::bytes(b"%PDF-1.4 ...".to_vec()).file_name("doc.pdf"),
-    );
-    let (status, err) = json_of(
-        ann.client
-            .post(app.url("/api/uploads"))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let form = Form::new().part("file", Part::bytes(b"%PDF-1.4 ...".to_vec()).file_name("doc.pdf"));
+    let (status, err) = json_of(ann.client.post(app.url("/api/uploads")).multipart(form).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(err["code"], "invalid_image");
     let form = Form::new().text("other", "x");
-    let (status, err) = json_of(
-        ann.client
-            .post(app.url("/api/uploads"))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, err) = json_of(ann.client.post(app.url("/api/uploads")).multipart(form).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(err["errors"]["file"], "required");
     let form = Form::new().part("file", Part::bytes(png));
-    let (status, _) = json_of(
-        reqwest::Client::new()
-            .post(app.url("/api/uploads"))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) =
+        json_of(reqwest::Client::new().post(app.url("/api/uploads")).multipart(form).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 

@@ -6,11 +6,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 fn texts(list: &Value) -> Vec<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["text"].as_str().unwrap().to_string())
-        .collect()
+    list.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_string()).collect()
 }
 
 #[tokio::test]
@@ -22,11 +18,7 @@ async fn a_direct_message_is_stored_and_read_by_both_sides() {
     assert_eq!(sent["text"], "hi bob");
     assert_eq!(sent["senderId"], ann.id.as_str());
     assert_eq!(sent["receiverId"], bob.id.as_str());
-    assert!(
-        sent["roomId"].is_string()
-            && sent["createdAt"].is_string()
-            && sent["updatedAt"].is_string()
-    );
+    assert!(sent["roomId"].is_string() && sent["createdAt"].is_string() && sent["updatedAt"].is_string());
     assert!(sent.get("editedAt").is_none() && sent.get("image").is_none());
 
     let reply = app.send_text(&bob, &ann, "hi ann").await;
@@ -34,17 +26,13 @@ async fn a_direct_message_is_stored_and_read_by_both_sides() {
     assert_eq!(reply["receiverId"], ann.id.as_str());
 
     for (reader, other) in [(&ann, &bob), (&bob, &ann)] {
-        let (status, list) = app
-            .get(&reader.client, &format!("/api/messages/{}", other.id))
-            .await;
+        let (status, list) = app.get(&reader.client, &format!("/api/messages/{}", other.id)).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(texts(&list), vec!["hi bob", "hi ann"]);
     }
     // A third user sees nothing of it.
     let cat = app.register("cat").await;
-    let (_, list) = app
-        .get(&cat.client, &format!("/api/messages/{}", ann.id))
-        .await;
+    let (_, list) = app.get(&cat.client, &format!("/api/messages/{}", ann.id)).await;
     assert_eq!(list, json!([]));
 }
 
@@ -55,66 +43,27 @@ async fn bad_sends_are_refused_with_the_right_status() {
     let bob = app.register("bob").await;
     let to_bob = format!("/api/messages/send/{}", bob.id);
     let cases = [
-        (
-            to_bob.clone(),
-            json!({}),
-            StatusCode::BAD_REQUEST,
-            "neither text nor image",
-        ),
-        (
-            to_bob.clone(),
-            json!({"text": "   "}),
-            StatusCode::BAD_REQUEST,
-            "blank text",
-        ),
-        (
-            to_bob.clone(),
-            json!({"text": "x".repeat(5001)}),
-            StatusCode::BAD_REQUEST,
-            "text too long",
-        ),
-        (
-            to_bob.clone(),
-            json!({"text": 42}),
-            StatusCode::BAD_REQUEST,
-            "text of the wrong type",
-        ),
-        (
-            to_bob.clone(),
-            json!({"image": "javascript:alert(1)"}),
-            StatusCode::BAD_REQUEST,
-            "image that is no URL",
-        ),
-        (
-            format!("/api/messages/send/{}", ann.id),
-            json!({"text": "me"}),
-            StatusCode::BAD_REQUEST,
-            "to oneself",
-        ),
+        (to_bob.clone(), json!({}), StatusCode::BAD_REQUEST, "neither text nor image"),
+        (to_bob.clone(), json!({"text": "   "}), StatusCode::BAD_REQUEST, "blank text"),
+        (to_bob.clone(), json!({"text": "x".repeat(5001)}), StatusCode::BAD_REQUEST, "text too long"),
+        (to_bob.clone(), json!({"text": 42}), StatusCode::BAD_REQUEST, "text of the wrong type"),
+        (to_bob.clone(), json!({"image": "javascript:alert(1)"}), StatusCode::BAD_REQUEST, "image that is no URL"),
+        (format!("/api/messages/send/{}", ann.id), json!({"text": "me"}), StatusCode::BAD_REQUEST, "to oneself"),
         (
             "/api/messages/send/0190d7a2-0000-7000-8000-000000000000".into(),
             json!({"text": "x"}),
             StatusCode::NOT_FOUND,
             "unknown user",
         ),
-        (
-            "/api/messages/send/garbage".into(),
-            json!({"text": "x"}),
-            StatusCode::NOT_FOUND,
-            "malformed id",
-        ),
+        ("/api/messages/send/garbage".into(), json!({"text": "x"}), StatusCode::NOT_FOUND, "malformed id"),
     ];
     for (path, body, expected, case) in cases {
         let (status, err) = app.post(&ann.client, &path, body).await;
         assert_eq!(status, expected, "{case}: {err}");
     }
-    let (status, _) = app
-        .post(&reqwest::Client::new(), &to_bob, json!({"text": "x"}))
-        .await;
+    let (status, _) = app.post(&reqwest::Client::new(), &to_bob, json!({"text": "x"})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (_, list) = app
-        .get(&ann.client, &format!("/api/messages/{}", bob.id))
-        .await;
+    let (_, list) = app.get(&ann.client, &format!("/api/messages/{}", bob.id)).await;
     assert_eq!(list, json!([]), "nothing was written by the refused sends");
 }
 
@@ -125,18 +74,10 @@ async fn concurrent_first_messages_create_exactly_one_room() {
     let bob = app.register("bob").await;
     let mut sends = Vec::new();
     for i in 0..12 {
-        let (from, to) = if i % 2 == 0 {
-            (&ann, &bob)
-        } else {
-            (&bob, &ann)
-        };
-        let request = from
-            .client
-            .post(app.url(&format!("/api/messages/send/{}", to.id)))
-            .json(&json!({"text": format!("m{i}")}));
-        sends.push(tokio::spawn(async move {
-            json_of(request.send().await.unwrap()).await
-        }));
+        let (from, to) = if i % 2 == 0 { (&ann, &bob) } else { (&bob, &ann) };
+        let request =
+            from.client.post(app.url(&format!("/api/messages/send/{}", to.id))).json(&json!({"text": format!("m{i}")}));
+        sends.push(tokio::spawn(async move { json_of(request.send().await.unwrap()).await }));
     }
     let mut rooms = HashSet::new();
     for send in sends {
@@ -144,14 +85,8 @@ async fn concurrent_first_messages_create_exactly_one_room() {
         assert_eq!(status, StatusCode::CREATED, "{message}");
         rooms.insert(message["roomId"].as_str().unwrap().to_string());
     }
-    assert_eq!(
-        rooms.len(),
-        1,
-        "all first messages landed in one room: {rooms:?}"
-    );
-    let (_, list) = app
-        .get(&ann.client, &format!("/api/messages/{}", bob.id))
-        .await;
+    assert_eq!(rooms.len(), 1, "all first messages landed in one room: {rooms:?}");
+    let (_, list) = app.get(&ann.client, &format!("/api/messages/{}", bob.id)).await;
     assert_eq!(list.as_array().unwrap().len(), 12);
 }
 
@@ -162,59 +97,28 @@ async fn conversations_page_with_limit_before_and_after() {
     let bob = app.register("bob").await;
     let mut ids = Vec::new();
     for i in 0..210 {
-        ids.push(
-            app.send_text(&ann, &bob, &format!("m{i}")).await["_id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
+        ids.push(app.send_text(&ann, &bob, &format!("m{i}")).await["_id"].as_str().unwrap().to_string());
     }
     let mut sorted = ids.clone();
     sorted.sort();
     assert_eq!(sorted, ids, "ids are time-ordered");
     let path = format!("/api/messages/{}", bob.id);
-    let id_list = |v: &Value| {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["_id"].as_str().unwrap().to_string())
-            .collect::<Vec<_>>()
-    };
+    let id_list =
+        |v: &Value| v.as_array().unwrap().iter().map(|m| m["_id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
 
     let (_, newest) = app.get(&ann.client, &path).await;
-    assert_eq!(
-        id_list(&newest),
-        ids[10..].to_vec(),
-        "no params: the newest 200, oldest first"
-    );
+    assert_eq!(id_list(&newest), ids[10..].to_vec(), "no params: the newest 200, oldest first");
     let (_, last5) = app.get(&ann.client, &format!("{path}?limit=5")).await;
     assert_eq!(id_list(&last5), ids[205..].to_vec());
-    let (_, before) = app
-        .get(&ann.client, &format!("{path}?limit=3&before={}", ids[100]))
-        .await;
+    let (_, before) = app.get(&ann.client, &format!("{path}?limit=3&before={}", ids[100])).await;
     assert_eq!(id_list(&before), ids[97..100].to_vec());
-    let (_, after) = app
-        .get(&ann.client, &format!("{path}?limit=3&after={}", ids[100]))
-        .await;
+    let (_, after) = app.get(&ann.client, &format!("{path}?limit=3&after={}", ids[100])).await;
     assert_eq!(id_list(&after), ids[101..104].to_vec());
-    let (_, between) = app
-        .get(
-            &ann.client,
-            &format!("{path}?after={}&before={}", ids[10], ids[14]),
-        )
-        .await;
+    let (_, between) = app.get(&ann.client, &format!("{path}?after={}&before={}", ids[10], ids[14])).await;
     assert_eq!(id_list(&between), ids[11..14].to_vec());
-    let (_, default_after) = app
-        .get(&ann.client, &format!("{path}?after={}", ids[0]))
-        .await;
-    assert_eq!(
-        default_after.as_array().unwrap().len(),
-        50,
-        "a paging param without limit pages by 50"
-    );
-    let (_, tail) = app
-        .get(&ann.client, &format!("{path}?after={}", ids[209]))
-        .await;
+    let (_, default_after) = app.get(&ann.client, &format!("{path}?after={}", ids[0])).await;
+    assert_eq!(default_after.as_array().unwrap().len(), 50, "a paging param without limit pages by 50");
+    let (_, tail) = app.get(&ann.client, &format!("{path}?after={}", ids[209])).await;
     assert_eq!(tail, json!([]));
 
     for bad in ["?limit=0", "?limit=1001", "?before=xyz", "?after=123"] {
@@ -231,54 +135,20 @@ async fn messages_are_edited_by_their_author_only() {
     let sent = app.send_text(&ann, &bob, "helo").await;
     let path = format!("/api/messages/{}", sent["_id"].as_str().unwrap());
 
-    let (status, _) = app
-        .request(
-            &bob.client,
-            Method::PATCH,
-            &path,
-            Some(json!({"text": "mine now"})),
-        )
-        .await;
+    let (status, _) = app.request(&bob.client, Method::PATCH, &path, Some(json!({"text": "mine now"}))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, err) = app
-        .request(
-            &ann.client,
-            Method::PATCH,
-            &path,
-            Some(json!({"text": " "})),
-        )
-        .await;
+    let (status, err) = app.request(&ann.client, Method::PATCH, &path, Some(json!({"text": " "}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
-    let (status, edited) = app
-        .request(
-            &ann.client,
-            Method::PATCH,
-            &path,
-            Some(json!({"text": "hello"})),
-        )
-        .await;
+    let (status, edited) = app.request(&ann.client, Method::PATCH, &path, Some(json!({"text": "hello"}))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(edited["text"], "hello");
     assert!(edited["editedAt"].is_string());
     assert_eq!(edited["_id"], sent["_id"]);
 
     let cat = app.register("cat").await;
-    let (status, _) = app
-        .request(
-            &cat.client,
-            Method::PATCH,
-            &path,
-            Some(json!({"text": "x"})),
-        )
-        .await;
-    assert_eq!(
-        status,
-        StatusCode::NOT_FOUND,
-        "outsiders do not see the message at all"
-    );
-    let (_, list) = app
-        .get(&bob.client, &format!("/api/messages/{}", ann.id))
-        .await;
+    let (status, _) = app.request(&cat.client, Method::PATCH, &path, Some(json!({"text": "x"}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "outsiders do not see the message at all");
+    let (_, list) = app.get(&bob.client, &format!("/api/messages/{}", ann.id)).await;
     assert_eq!(texts(&list), vec!["hello"]);
 }
 
@@ -292,33 +162,14 @@ async fn messages_are_deleted_by_their_author_or_staff() {
     let second = app.send_text(&ann, &bob, "two").await;
     let path = |m: &Value| format!("/api/messages/{}", m["_id"].as_str().unwrap());
 
-    assert_eq!(
-        app.request(&bob.client, Method::DELETE, &path(&first), None)
-            .await
-            .0,
-        StatusCode::FORBIDDEN
-    );
-    let (status, body) = app
-        .request(&ann.client, Method::DELETE, &path(&first), None)
-        .await;
+    assert_eq!(app.request(&bob.client, Method::DELETE, &path(&first), None).await.0, StatusCode::FORBIDDEN);
+    let (status, body) = app.request(&ann.client, Method::DELETE, &path(&first), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["_id"], first["_id"]);
     assert_eq!(body["deleted"], true);
-    assert_eq!(
-        app.request(&ann.client, Method::DELETE, &path(&first), None)
-            .await
-            .0,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        app.request(&admin.client, Method::DELETE, &path(&second), None)
-            .await
-            .0,
-        StatusCode::OK
-    );
-    let (_, list) = app
-        .get(&bob.client, &format!("/api/messages/{}", ann.id))
-        .await;
+    assert_eq!(app.request(&ann.client, Method::DELETE, &path(&first), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.request(&admin.client, Method::DELETE, &path(&second), None).await.0, StatusCode::OK);
+    let (_, list) = app.get(&bob.client, &format!("/api/messages/{}", ann.id)).await;
     assert_eq!(list, json!([]));
 }
 
@@ -328,13 +179,7 @@ async fn an_idempotency_key_makes_a_retried_send_return_the_original() {
     let ann = app.register("ann").await;
     let bob = app.register("bob").await;
     let url = app.url(&format!("/api/messages/send/{}", bob.id));
-    let send = || {
-        ann.client
-            .post(&url)
-            .header("Idempotency-Key", "k-123")
-            .json(&json!({"text": "once"}))
-            .send()
-    };
+    let send = || ann.client.post(&url).header("Idempotency-Key", "k-123").json(&json!({"text": "once"})).send();
     let (a, b) = tokio::join!(send(), send());
     let (sa, ma) = json_of(a.unwrap()).await;
     let (sb, mb) = json_of(b.unwrap()).await;
@@ -343,8 +188,6 @@ async fn an_idempotency_key_makes_a_retried_send_return_the_original() {
     let (s3, m3) = json_of(send().await.unwrap()).await;
     assert_eq!(s3, StatusCode::CREATED);
     assert_eq!(m3["_id"], ma["_id"]);
-    let (_, list) = app
-        .get(&bob.client, &format!("/api/messages/{}", ann.id))
-        .await;
+    let (_, list) = app.get(&bob.client, &format!("/api/messages/{}", ann.id)).await;
     assert_eq!(texts(&list), vec!["once"]);
 }

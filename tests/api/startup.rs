@@ -32,30 +32,21 @@ async fn the_binary_starts_with_zero_setup_and_reads_dot_env() {
         while let Some(Ok(line)) = lines.next() {
             let entry: serde_json::Value =
                 serde_json::from_str(&line).expect("LOG_FORMAT=json from .env gives JSON lines");
-            let message = entry["fields"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
+            let message = entry["fields"]["message"].as_str().unwrap_or_default().to_string();
             if let Some(url) = message.strip_prefix("natter listening on ") {
                 return Some(url.to_string());
             }
         }
         None
     });
-    let url = tokio::time::timeout(Duration::from_secs(60), url)
-        .await
-        .expect("starts within a minute")
-        .unwrap();
+    let url = tokio::time::timeout(Duration::from_secs(60), url).await.expect("starts within a minute").unwrap();
     let url = url.expect("a line with the URL");
     let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     let ready = reqwest::get(format!("{url}/readyz")).await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
     assert!(cwd.path().join("data/natter.db").exists());
-    assert!(
-        cwd.path().join("data/jwt_secret").exists(),
-        "a generated secret is kept for restarts"
-    );
+    assert!(cwd.path().join("data/jwt_secret").exists(), "a generated secret is kept for restarts");
     child.kill().unwrap();
     let _ = child.wait();
 }
@@ -88,15 +79,9 @@ async fn production_mode_refuses_to_start_without_a_secret() {
 async fn the_store_is_ready_and_sqlite_runs_in_wal_mode_with_foreign_keys_on() {
     let app = spawn_app().await;
     if let natter::db::Db::Sqlite(pool) = &app.state.db {
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(pool)
-            .await
-            .unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(pool)
-            .await
-            .unwrap();
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(pool).await.unwrap();
         assert_eq!(fk, 1);
     }
     let (status, body) = app.get(&reqwest::Client::new(), "/readyz").await;

@@ -1,0 +1,203 @@
+//! Socket.IO handlers: handshake authentication, presence, typing, and the chat-API
+//! tutorial's `identity` / `subscribe` / `unsubscribe`.
+
+use std::fmt;
+
+use axum_extra::extract::cookie::CookieJar;
+use serde_json::{Value, json};
+use socketioxide::SocketIo;
+use socketioxide::extract::{AckSender, SocketRef, State, TryData};
+use socketioxide::handler::ConnectHandler;
+
+use super::{Event, SocketContext, channel_room, session_room, user_room};
+use crate::auth::extract::ACCESS_COOKIE;
+use crate::db::rooms;
+use crate::domain::{RoomId, UserId};
+use crate::error::ApiError;
+use crate::services::auth::authenticate_with;
+
+/// Who a socket belongs to, set by the handshake middleware.
+#[derive(Debug, Clone)]
+pub struct SocketUser {
+    pub user_id: UserId,
+    pub family: String,
+}
+
+/// Why a handshake was refused: the client's `connect_error` message.
+#[derive(Debug)]
+struct Refused(&'static str);
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+pub fn register(io: &SocketIo) {
+    io.ns("/", on_connect.with(authenticate));
+}
+
+/// Tokens offered by a handshake, in order: `auth.token`, `Authorization: Bearer`, the
+/// `jwt` cookie. The first valid one wins, so a stale cookie does not hide a good token.
+fn offered_tokens(s: &SocketRef, auth: Option<&Value>) -> Vec<String> {
+    let mut tokens = Vec::new();
+    if let Some(token) = auth.and_then(|a| a.get("token")).and_then(Value::as_str) {
+        tokens.push(token.trim_start_matches("Bearer ").to_string());
+    }
+    let headers = &s.req_parts().headers;
+    if let Some(value) = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+        && let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))
+    {
+        tokens.push(token.trim().to_string());
+    }
+    if let Some(cookie) = CookieJar::from_headers(headers).get(ACCESS_COOKIE) {
+        tokens.push(cookie.value().to_string());
+    }
+    tokens.retain(|t| !t.is_empty());
+    tokens
+}
+
+/// Connect middleware: refuses the handshake unless it carries a valid access token of a
+/// live session. A `userId` in the query is never trusted: the socket is bound to the
+/// token's user whatever the query says.
+async fn authenticate(
+    s: SocketRef,
+    State(ctx): State<SocketContext>,
+    TryData(auth): TryData<Value>,
+) -> Result<(), Refused> {
+    let auth = auth.ok();
+    let tokens = offered_tokens(&s, auth.as_ref());
+    if tokens.is_empty() {
+        return Err(Refused("Authentication required: send the jwt cookie, auth.token or an Authorization header"));
+    }
+    for token in tokens {
+        match authenticate_with(&ctx.db, &ctx.jwt, &token).await {
+            Ok(user) => {
+                s.extensions.insert(SocketUser { user_id: user.id, family: user.session_family });
+                return Ok(());
+            }
+            Err(ApiError::Internal(e)) => {
+                tracing::error!(error = ?e, "socket authentication failed");
+                return Err(Refused("Internal server error"));
+            }
+            Err(_) => continue,
+        }
+    }
+    Err(Refused("Invalid, expired or revoked token"))
+}
+
+fn socket_user(s: &SocketRef) -> Option<SocketUser> {
+    s.extensions.get::<SocketUser>()
+}
+
+async fn on_connect(s: SocketRef, State(ctx): State<SocketContext>) {
+    let Some(user) = socket_user(&s) else {
+        let _ = s.disconnect();
+        return;
+    };
+    let me = user.user_id.to_string();
+    s.join(user_room(&me));
+    s.join(session_room(&user.family));
+    ctx.presence.connect(&me);
+    let online = ctx.presence.online();
+    let _ = s.emit("getOnlineUsers", &online);
+
+    s.on("typing", on_typing);
+    s.on("identity", on_identity);
+    s.on("subscribe", on_subscribe);
+    s.on("unsubscribe", on_unsubscribe);
+    s.on_disconnect(async |s: SocketRef, State(ctx): State<SocketContext>| {
+        if let Some(user) = socket_user(&s) {
+            ctx.presence.disconnect(&user.user_id.to_string());
+        }
+    });
+}
+
+/// The room id of an event's payload: `"<id>"`, `["<id>", …]` or `{"roomId": "<id>"}`.
+fn room_id_of(payload: &Value) -> Option<RoomId> {
+    let raw = match payload {
+        Value::String(s) => Some(s.as_str()),
+        Value::Array(items) => items.first().and_then(Value::as_str),
+        Value::Object(map) => map.get("roomId").and_then(Value::as_str),
+        _ => None,
+    }?;
+    RoomId::parse(raw)
+}
+
+fn ack_error(status: u16, code: &str, message: &str) -> Value {
+    json!({"success": false, "statusCode": status, "code": code, "message": message})
+}
+
+/// The room named by the payload, if the socket's user is a member of it.
+async fn member_room(
+    s: &SocketRef,
+    ctx: &SocketContext,
+    payload: Option<&Value>,
+) -> Result<(SocketUser, RoomId), Value> {
+    let user = socket_user(s).ok_or_else(|| ack_error(401, "unauthorized", "Not authenticated"))?;
+    let room =
+        payload.and_then(room_id_of).ok_or_else(|| ack_error(400, "validation_failed", "A roomId is required"))?;
+    match rooms::is_member(&ctx.db, &room.to_string(), &user.user_id).await {
+        Ok(true) => Ok((user, room)),
+        Ok(false) => Err(ack_error(404, "not_found", "Room not found")),
+        Err(e) => {
+            tracing::error!(error = ?e, "membership check failed");
+            Err(ack_error(500, "internal_error", "Internal server error"))
+        }
+    }
+}
+
+/// `typing {roomId}`: tells the room's other members.
+async fn on_typing(s: SocketRef, io: SocketIo, State(ctx): State<SocketContext>, TryData(payload): TryData<Value>) {
+    let Ok((user, room)) = member_room(&s, &ctx, payload.as_ref().ok()).await else { return };
+    let room_id = room.to_string();
+    let me = user.user_id.to_string();
+    let Ok(members) = rooms::list_member_ids(&ctx.db, &room_id).await else { return };
+    let others: Vec<String> = members.iter().filter(|m| **m != me).map(|m| user_room(m)).collect();
+    if others.is_empty() {
+        return;
+    }
+    let event = Event::Typing { room_id: &room_id, user_id: &me };
+    if let Err(e) = io.to(others).emit(event.name(), &event).await {
+        tracing::warn!(error = %e, "typing emit failed");
+    }
+}
+
+/// `identity(userId)`: kept for the chat-API tutorial's clients. The socket is already
+/// bound to its authenticated user; the claimed id changes nothing.
+async fn on_identity(s: SocketRef, ack: AckSender) {
+    let Some(user) = socket_user(&s) else { return };
+    let _ = ack.send(&json!({"success": true, "userId": user.user_id.to_string()}));
+}
+
+/// `subscribe(roomId, otherUserId?)`: joins the room's channel (`new message` events), for
+/// members only. `otherUserId` is ignored: nobody subscribes someone else's sockets.
+async fn on_subscribe(
+    s: SocketRef,
+    ack: AckSender,
+    State(ctx): State<SocketContext>,
+    TryData(payload): TryData<Value>,
+) {
+    match member_room(&s, &ctx, payload.as_ref().ok()).await {
+        Ok((_, room)) => {
+            s.join(channel_room(&room.to_string()));
+            let _ = ack.send(&json!({"success": true, "roomId": room.to_string()}));
+        }
+        Err(error) => {
+            let _ = ack.send(&error);
+        }
+    }
+}
+
+/// `unsubscribe(roomId)`: leaves the room's channel.
+async fn on_unsubscribe(s: SocketRef, ack: AckSender, TryData(payload): TryData<Value>) {
+    match payload.ok().as_ref().and_then(room_id_of) {
+        Some(room) => {
+            s.leave(channel_room(&room.to_string()));
+            let _ = ack.send(&json!({"success": true, "roomId": room.to_string()}));
+        }
+        None => {
+            let _ = ack.send(&ack_error(400, "validation_failed", "A roomId is required"));
+        }
+    }
+}
