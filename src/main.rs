@@ -1,5 +1,9 @@
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+use natter::auth::PasswordHasher;
 use natter::config::Settings;
+use natter::db::Db;
+use natter::services::seed::{self, SeedPlan};
 use natter::startup::App;
 
 #[derive(Parser)]
@@ -15,6 +19,8 @@ struct Cli {
 enum Command {
     /// Serve the API (the default).
     Serve,
+    /// Fill a fresh database with benchmark data and print a JSON summary.
+    Seed(SeedPlan),
 }
 
 #[tokio::main]
@@ -28,6 +34,17 @@ async fn main() -> anyhow::Result<()> {
             let app = App::build(cli.settings).await?;
             tracing::info!("natter listening on {}", app.url());
             app.run_until_stopped().await
+        }
+        Command::Seed(plan) => {
+            let settings = cli.settings;
+            std::fs::create_dir_all(&settings.data_dir).context("creating DATA_DIR")?;
+            let db = Db::connect(&settings.database_url(), settings.database_pool_size).await?;
+            db.migrate().await?;
+            let hasher = PasswordHasher::new(settings.password_hash, settings.bcrypt_cost, 1).await?;
+            let summary = seed::run(&db, &hasher, &plan).await?;
+            println!("{}", serde_json::to_string(&summary)?);
+            db.close().await;
+            Ok(())
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod media;
 pub mod messages;
 pub mod rooms;
+pub mod seed;
 pub mod sessions;
 pub mod users;
 

@@ -6,4 +6,5 @@ pub mod chat;
 pub mod media;
 pub mod rate_limit;
 pub mod rooms;
+pub mod seed;
 pub mod users;

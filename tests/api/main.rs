@@ -10,6 +10,7 @@ mod live;
 mod messages;
 mod realtime;
 mod rooms;
+mod seed;
 mod startup;
 mod static_files;
 mod tokens;

@@ -1,0 +1,126 @@
+//! Bulk inserts for `natter seed`: realistic data for benchmarks, fast (multi-row INSERTs
+//! in one transaction per table batch). Not used by the server.
+
+use super::messages::placeholders;
+use super::{Db, on_db};
+
+/// Rows per INSERT statement: well under both backends' bind-parameter limits.
+const BATCH: usize = 400;
+
+pub struct SeedUser {
+    pub id: String,
+    pub email: String,
+    pub full_name: String,
+}
+
+pub struct SeedRoom {
+    pub id: String,
+    pub kind: &'static str,
+    pub direct_key: Option<String>,
+    pub name: Option<String>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub last_message_id: Option<String>,
+    pub last_message_at: Option<i64>,
+}
+
+pub struct SeedMember {
+    pub room_id: String,
+    pub user_id: String,
+    pub joined_at: i64,
+}
+
+pub struct SeedMessage {
+    pub id: String,
+    pub room_id: String,
+    pub sender_id: String,
+    pub text: String,
+    pub created_at: i64,
+}
+
+/// Runs `sql_head` + `VALUES (…), (…)` for `rows` in batches inside one transaction;
+/// `bind_row` binds one row's `columns` values.
+macro_rules! bulk_insert {
+    ($db:expr, $sql_head:expr, $columns:expr, $rows:expr, |$q:ident, $row:ident| $bind:expr) => {{
+        let rows = $rows;
+        on_db!($db, |pool| {
+            let mut tx = pool.begin().await?;
+            for chunk in rows.chunks(BATCH) {
+                let values: Vec<String> =
+                    (0..chunk.len()).map(|i| format!("({})", placeholders(i * $columns + 1, $columns))).collect();
+                let sql = format!("{} VALUES {}", $sql_head, values.join(", "));
+                let mut $q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for $row in chunk {
+                    $q = $bind;
+                }
+                $q.execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        })
+    }};
+}
+
+pub async fn insert_users(db: &Db, users: &[SeedUser], password_hash: &str, now: i64) -> Result<(), sqlx::Error> {
+    bulk_insert!(
+        db,
+        "INSERT INTO users (id, email, full_name, password_hash, profile_pic, role, created_at, updated_at)",
+        8,
+        users,
+        |q, u| q
+            .bind(&u.id)
+            .bind(&u.email)
+            .bind(&u.full_name)
+            .bind(password_hash)
+            .bind("")
+            .bind("user")
+            .bind(now)
+            .bind(now)
+    )
+}
+
+pub async fn insert_rooms(db: &Db, rooms: &[SeedRoom]) -> Result<(), sqlx::Error> {
+    bulk_insert!(
+        db,
+        "INSERT INTO rooms (id, kind, type, name, direct_key, created_by, last_message_id, last_message_at, created_at, updated_at)",
+        10,
+        rooms,
+        |q, r| q
+            .bind(&r.id)
+            .bind(r.kind)
+            .bind("consumer-to-consumer")
+            .bind(&r.name)
+            .bind(&r.direct_key)
+            .bind(&r.created_by)
+            .bind(&r.last_message_id)
+            .bind(r.last_message_at)
+            .bind(r.created_at)
+            .bind(r.created_at)
+    )
+}
+
+pub async fn insert_members(db: &Db, members: &[SeedMember]) -> Result<(), sqlx::Error> {
+    bulk_insert!(
+        db,
+        "INSERT INTO room_members (room_id, user_id, joined_at, muted, last_read_at)",
+        5,
+        members,
+        |q, m| q.bind(&m.room_id).bind(&m.user_id).bind(m.joined_at).bind(false).bind(0_i64)
+    )
+}
+
+pub async fn insert_messages(db: &Db, messages: &[SeedMessage]) -> Result<(), sqlx::Error> {
+    bulk_insert!(
+        db,
+        "INSERT INTO messages (id, room_id, sender_id, text, created_at, updated_at)",
+        6,
+        messages,
+        |q, m| q.bind(&m.id).bind(&m.room_id).bind(&m.sender_id).bind(&m.text).bind(m.created_at).bind(m.created_at)
+    )
+}
+
+/// Whether the database already holds users (seeding is for fresh databases).
+pub async fn has_users(db: &Db) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "SELECT COUNT(*) FROM users";
+    let n: i64 = on_db!(db, |pool| sqlx::query_scalar(SQL).fetch_one(pool).await)?;
+    Ok(n > 0)
+}

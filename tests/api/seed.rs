@@ -1,0 +1,53 @@
+use natter::services::seed::{self, SeedPlan};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn seeding_creates_users_that_log_in_a_long_conversation_and_many_rooms() {
+    let app = spawn_app().await;
+    let plan = SeedPlan {
+        users: 20,
+        rooms: 60,
+        messages: 300,
+        room_members: 3,
+        room_messages: 2,
+        password: "bench-password-1".into(),
+    };
+    let summary = seed::run(&app.state.db, &app.state.hasher, &plan).await.unwrap();
+    assert_eq!(summary.users, 20);
+    assert_eq!(summary.messages, 300 + 60 * 2);
+
+    let client = cookie_client();
+    let (status, me) = app
+        .post(&client, "/api/auth/login", json!({"email": "user0@bench.natter", "password": "bench-password-1"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    let (_, peer) = app
+        .post(
+            &cookie_client(),
+            "/api/auth/login",
+            json!({"email": "user1@bench.natter", "password": "bench-password-1"}),
+        )
+        .await;
+    let peer = peer["_id"].as_str().unwrap();
+
+    let (_, newest) = app.get(&client, &format!("/api/messages/{peer}?limit=50")).await;
+    let newest = newest.as_array().unwrap();
+    assert_eq!(newest.len(), 50);
+    assert_eq!(newest.last().unwrap()["text"], "message 299");
+    let (_, all) = app.get(&client, &format!("/api/messages/{peer}?limit=1000")).await;
+    assert_eq!(all.as_array().unwrap().len(), 300);
+
+    let (_, rooms) = app.get(&client, "/api/rooms?limit=1000").await;
+    assert_eq!(rooms.as_array().unwrap().len(), 61, "60 groups and the direct room");
+    // Seeded rooms behave like live ones: a new message moves its room to the top.
+    let last_room = rooms.as_array().unwrap().last().unwrap()["_id"].as_str().unwrap().to_string();
+    app.post(&client, &format!("/api/rooms/{last_room}/messages"), json!({"text": "new"})).await;
+    let (_, rooms) = app.get(&client, "/api/rooms?limit=1").await;
+    assert_eq!(rooms[0]["_id"], last_room.as_str());
+
+    let error = seed::run(&app.state.db, &app.state.hasher, &plan).await.unwrap_err();
+    assert!(error.to_string().contains("already has users"));
+}
