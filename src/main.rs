@@ -1,6 +1,6 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use natter::auth::PasswordHasher;
+use natter::auth::{JwtKeys, PasswordHasher};
 use natter::config::Settings;
 use natter::db::Db;
 use natter::services::seed::{self, SeedPlan};
@@ -41,7 +41,8 @@ async fn main() -> anyhow::Result<()> {
             let db = Db::connect(&settings.database_url(), settings.database_pool_size).await?;
             db.migrate().await?;
             let hasher = PasswordHasher::new(settings.password_hash, settings.bcrypt_cost, 1).await?;
-            let summary = seed::run(&db, &hasher, &plan).await?;
+            let jwt = JwtKeys::new(&settings.resolve_jwt_secret()?, settings.access_token_ttl);
+            let summary = seed::run(&db, &hasher, &jwt, &plan).await?;
             println!("{}", serde_json::to_string(&summary)?);
             db.close().await;
             Ok(())

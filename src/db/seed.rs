@@ -118,6 +118,24 @@ pub async fn insert_messages(db: &Db, messages: &[SeedMessage]) -> Result<(), sq
     )
 }
 
+pub struct SeedSession {
+    pub id: String,
+    pub user_id: String,
+    pub family_id: String,
+    pub token_hash: String,
+    pub expires_at: i64,
+}
+
+pub async fn insert_sessions(db: &Db, sessions: &[SeedSession], now: i64) -> Result<(), sqlx::Error> {
+    bulk_insert!(
+        db,
+        "INSERT INTO sessions (id, user_id, family_id, token_hash, expires_at, created_at)",
+        6,
+        sessions,
+        |q, s| q.bind(&s.id).bind(&s.user_id).bind(&s.family_id).bind(&s.token_hash).bind(s.expires_at).bind(now)
+    )
+}
+
 /// Whether the database already holds users (seeding is for fresh databases).
 pub async fn has_users(db: &Db) -> Result<bool, sqlx::Error> {
     const SQL: &str = "SELECT COUNT(*) FROM users";

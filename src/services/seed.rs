@@ -4,11 +4,13 @@
 
 use serde::Serialize;
 
-use crate::auth::PasswordHasher;
+use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
+use crate::auth::{JwtKeys, PasswordHasher};
 use crate::db::Db;
 use crate::db::rooms::direct_key;
+use crate::db::seed::SeedSession;
 use crate::db::seed::{self, SeedMember, SeedMessage, SeedRoom, SeedUser};
-use crate::domain::{MessageId, Password, RoomId, UserId, now_ms};
+use crate::domain::{MessageId, Password, RoomId, SessionId, UserId, now_ms};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct SeedPlan {
@@ -30,6 +32,11 @@ pub struct SeedPlan {
     /// The password of every seeded user.
     #[arg(long, default_value = "bench-password-1")]
     pub password: String,
+    /// Also log every user in (one session each) and write `{"id","email","token"}` lines
+    /// with their access tokens here, so a load generator can open thousands of sockets
+    /// without thousands of password hashes. Tokens live ACCESS_TOKEN_TTL.
+    #[arg(long)]
+    pub tokens_out: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -47,7 +54,7 @@ fn email(i: usize) -> String {
     format!("user{i}@bench.natter")
 }
 
-pub async fn run(db: &Db, hasher: &PasswordHasher, plan: &SeedPlan) -> anyhow::Result<SeedSummary> {
+pub async fn run(db: &Db, hasher: &PasswordHasher, jwt: &JwtKeys, plan: &SeedPlan) -> anyhow::Result<SeedSummary> {
     anyhow::ensure!(plan.users >= 2, "--users must be at least 2");
     anyhow::ensure!(!seed::has_users(db).await?, "the database already has users: seed a fresh one");
     let started = std::time::Instant::now();
@@ -145,6 +152,9 @@ pub async fn run(db: &Db, hasher: &PasswordHasher, plan: &SeedPlan) -> anyhow::R
     seed::insert_rooms(db, &rooms).await?;
     seed::insert_members(db, &members).await?;
     seed::insert_messages(db, &messages).await?;
+    if let Some(path) = &plan.tokens_out {
+        write_tokens(db, jwt, &user_ids, path, now).await?;
+    }
     Ok(SeedSummary {
         users: plan.users,
         rooms: rooms.len(),
@@ -153,4 +163,33 @@ pub async fn run(db: &Db, hasher: &PasswordHasher, plan: &SeedPlan) -> anyhow::R
         password: plan.password.clone(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// One session per user, and their access tokens as JSON lines.
+async fn write_tokens(
+    db: &Db,
+    jwt: &JwtKeys,
+    users: &[UserId],
+    path: &std::path::Path,
+    now: i64,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut sessions = Vec::with_capacity(users.len());
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for (i, user) in users.iter().enumerate() {
+        let family = SessionId::new().to_string();
+        sessions.push(SeedSession {
+            id: SessionId::new().to_string(),
+            user_id: user.to_string(),
+            family_id: family.clone(),
+            token_hash: hash_refresh_token(&new_refresh_token()),
+            expires_at: now + 7 * 24 * 3600 * 1000,
+        });
+        let token = jwt.issue_access(user, &family)?;
+        let line = serde_json::json!({"id": user.to_string(), "email": email(i), "token": token});
+        writeln!(out, "{line}")?;
+    }
+    seed::insert_sessions(db, &sessions, now).await?;
+    out.flush()?;
+    Ok(())
 }

@@ -14,8 +14,9 @@ async fn seeding_creates_users_that_log_in_a_long_conversation_and_many_rooms() 
         room_members: 3,
         room_messages: 2,
         password: "bench-password-1".into(),
+        tokens_out: Some(app.state.settings.data_dir.join("tokens.jsonl")),
     };
-    let summary = seed::run(&app.state.db, &app.state.hasher, &plan).await.unwrap();
+    let summary = seed::run(&app.state.db, &app.state.hasher, &app.state.jwt, &plan).await.unwrap();
     assert_eq!(summary.users, 20);
     assert_eq!(summary.messages, 300 + 60 * 2);
 
@@ -48,6 +49,15 @@ async fn seeding_creates_users_that_log_in_a_long_conversation_and_many_rooms() 
     let (_, rooms) = app.get(&client, "/api/rooms?limit=1").await;
     assert_eq!(rooms[0]["_id"], last_room.as_str());
 
-    let error = seed::run(&app.state.db, &app.state.hasher, &plan).await.unwrap_err();
+    // The tokens file logs every user in.
+    let lines = std::fs::read_to_string(plan.tokens_out.as_ref().unwrap()).unwrap();
+    let tokens: Vec<serde_json::Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(tokens.len(), 20);
+    let (status, who) = app.get(&bearer(tokens[7]["token"].as_str().unwrap()), "/api/auth/check").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(who["email"], "user7@bench.natter");
+    assert_eq!(who["_id"], tokens[7]["id"]);
+
+    let error = seed::run(&app.state.db, &app.state.hasher, &app.state.jwt, &plan).await.unwrap_err();
     assert!(error.to_string().contains("already has users"));
 }
