@@ -76,14 +76,20 @@ impl Presence {
 /// One task per node: after a change, waits `COALESCE`, then broadcasts the set once.
 pub fn spawn_broadcaster(io: SocketIo, presence: Presence) {
     tokio::spawn(async move {
+        let mut last_sent: Option<Vec<String>> = None;
         loop {
             presence.changed().await;
             tokio::time::sleep(COALESCE).await;
             let online = presence.online();
+            // A user who left and came back within the interval changes nothing to say.
+            if last_sent.as_ref() == Some(&online) {
+                continue;
+            }
             let event = Event::OnlineUsers(&online);
             if let Err(e) = io.emit(event.name(), &event).await {
                 tracing::warn!(error = %e, "presence broadcast failed");
             }
+            last_sent = Some(online);
         }
     });
 }
