@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# natter vs. the tutorials' Node stack, side by side on this machine.
+#
+# Builds natter, natter-bench and the Node reference (bench/reference), then for each target
+# (natter on SQLite, natter on PostgreSQL, the reference on PostgreSQL): a fresh database,
+# the same seeded data, the server pinned to one core and the load generator to another,
+# every scenario, the server stopped. Writes bench/results/raw-<target>.jsonl,
+# bench/results/latest.md and bench/results/chart.svg.
+#
+#   bench/run.sh                 # the full run (~15 minutes on 2 cores)
+#   QUICK=1 bench/run.sh         # a seconds-long smoke run: small numbers, natter-sqlite only
+#   TARGETS="natter-pg reference-pg" bench/run.sh
+#
+# Needs: cargo, node/npm, PostgreSQL at $PG_URL (default postgres://postgres@127.0.0.1:5432,
+# trust auth), taskset (util-linux). Everything it starts, it stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+QUICK=${QUICK:-0}
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
+SERVER_CPU=${SERVER_CPU:-0}
+BENCH_CPU=${BENCH_CPU:-1}
+if [ "$QUICK" = 1 ]; then
+  TARGETS=${TARGETS:-natter-sqlite}
+  DURATION=1 USERS=300 ROOMS=50 MESSAGES=1000 RECEIVERS="100" SOCKETS="200" CONCURRENCY="1 16"
+else
+  TARGETS=${TARGETS:-natter-sqlite natter-pg reference-pg}
+  DURATION=${DURATION:-10} USERS=10050 ROOMS=500 MESSAGES=10000
+  RECEIVERS="100 1000 10000" SOCKETS="1000 10000 50000" CONCURRENCY="1 16 64"
+fi
+PASSWORD=bench-password-1
+SECRET=bench-secret-bench-secret-bench-secret-0001
+RESULTS=$ROOT/bench/results
+WORK=$(mktemp -d /tmp/natter-bench.XXXXXX)
+SERVER_PID=""
+
+log() { printf '\n=== %s\n' "$*" >&2; }
+
+cleanup() {
+  stop_server
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Many sockets: raise the descriptor limit for the servers and the load generator.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 120000 ]; then
+  log "descriptor limit $(ulimit -n): the 50k-socket memory figure will be skipped"
+  SOCKETS=$(for n in $SOCKETS; do [ "$n" -lt "$(( $(ulimit -n) - 1000 ))" ] && echo "$n"; done | xargs)
+fi
+
+log "building natter and natter-bench (release)"
+cargo build --release -p natter -p natter-bench
+NATTER=$ROOT/target/release/natter
+BENCH=$ROOT/target/release/natter-bench
+if [[ " $TARGETS " == *" reference-pg "* ]]; then
+  log "installing the reference's packages"
+  (cd bench/reference && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+psql_admin() { psql "$PG_URL/postgres" -v ON_ERROR_STOP=1 -q -c "$1"; }
+fresh_pg_db() {
+  psql_admin "DROP DATABASE IF EXISTS $1 WITH (FORCE)"
+  psql_admin "CREATE DATABASE $1"
+}
+
+wait_for_http() {
+  for _ in $(seq 1 200); do
+    curl -fsS "$1/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "server at $1 did not come up" >&2
+  return 1
+}
+
+# start_server LABEL: starts the target's server pinned to $SERVER_CPU; sets SERVER_PID/BASE.
+start_server() {
+  local label=$1
+  case $label in
+    natter-*)
+      BASE=http://127.0.0.1:3101
+      env PORT=3101 DATA_DIR="$WORK/$label" DATABASE_URL="$DB_URL" JWT_SECRET=$SECRET ACCESS_TOKEN_TTL=6h \
+        AUTH_RATE_LIMIT_IP=0 AUTH_RATE_LIMIT_ACCOUNT=0 LOG_LEVEL=warn \
+        taskset -c "$SERVER_CPU" "$NATTER" >"$WORK/$label.log" 2>&1 &
+      ;;
+    reference-*)
+      BASE=http://127.0.0.1:3102
+      (cd bench/reference && env PORT=3102 DATABASE_URL="$DB_URL" JWT_SECRET=$SECRET NODE_ENV=production \
+        exec taskset -c "$SERVER_CPU" node src/index.js) >"$WORK/$label.log" 2>&1 &
+      ;;
+  esac
+  SERVER_PID=$!
+  wait_for_http "$BASE"
+}
+
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}
+
+# seed LABEL: the same data for every target; writes $WORK/$label.tokens.
+seed() {
+  local label=$1
+  case $label in
+    natter-sqlite) DB_URL="sqlite://$WORK/$label/natter.db" ;;
+    natter-pg) DB_URL="$PG_URL/natter_bench"; fresh_pg_db natter_bench ;;
+    reference-pg) DB_URL="$PG_URL/natter_ref_bench"; fresh_pg_db natter_ref_bench ;;
+    *) echo "unknown target $label" >&2; exit 2 ;;
+  esac
+  mkdir -p "$WORK/$label"
+  case $label in
+    natter-*)
+      env DATA_DIR="$WORK/$label" DATABASE_URL="$DB_URL" JWT_SECRET=$SECRET ACCESS_TOKEN_TTL=6h LOG_LEVEL=warn \
+        "$NATTER" seed --users $USERS --rooms $ROOMS --messages $MESSAGES --password $PASSWORD \
+        --tokens-out "$WORK/$label.tokens" >&2
+      ;;
+    reference-*)
+      (cd bench/reference && env DATABASE_URL="$DB_URL" JWT_SECRET=$SECRET \
+        node seed.js --users $USERS --pair-messages $MESSAGES --rooms $ROOMS --password $PASSWORD \
+        --tokens-out "$WORK/$label.tokens" >/dev/null)
+      ;;
+  esac
+}
+
+# bench LABEL ARGS...: one scenario, pinned to $BENCH_CPU; appends its line to the results.
+bench() {
+  local label=$1
+  shift
+  log "$label: $*"
+  if ! taskset -c "$BENCH_CPU" "$BENCH" --base-url "$BASE" --tokens "$WORK/$label.tokens" --password $PASSWORD \
+    --server-pid "$SERVER_PID" --label "$label" --duration "$DURATION" "$@" >>"$RESULTS/raw-$label.jsonl"; then
+    echo "  (scenario failed: see above; going on)" >&2
+  fi
+  tail -n 1 "$RESULTS/raw-$label.jsonl" >&2
+}
+
+mkdir -p "$RESULTS"
+for label in $TARGETS; do
+  : >"$RESULTS/raw-$label.jsonl"
+  seed "$label"
+
+  start_server "$label"
+  bench "$label" read --concurrency 16
+  bench "$label" rooms --concurrency 16
+  for c in $CONCURRENCY; do bench "$label" send --concurrency "$c"; done
+  bench "$label" isolation --readers 16 --logins 50
+  bench "$label" auth --concurrency 16
+  for n in $RECEIVERS; do
+    bench "$label" delivery --receivers "$n" --mode dm --messages 1000 --rate 200
+    if [[ $label == natter-* ]]; then
+      # One room holding every receiver; ~20k deliveries per run whatever the size.
+      m=$(( 20000 / n )); [ $m -lt 20 ] && m=20
+      bench "$label" delivery --receivers "$n" --mode group --messages $m --rate $(( m / 5 > 0 ? m / 5 : 1 ))
+    fi
+  done
+  stop_server
+
+  # Memory: a fresh server for each size, so earlier scenarios do not inflate it.
+  for n in $SOCKETS; do
+    start_server "$label"
+    bench "$label" memory --connections "$n"
+    stop_server
+  done
+done
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs || echo unknown)
+machine="Machine: $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr); \
+server pinned to CPU $SERVER_CPU, load generator to CPU $BENCH_CPU; \
+$(date -u +%Y-%m-%d), natter $(git rev-parse --short HEAD), node $(node --version 2>/dev/null || echo -), \
+PostgreSQL $(psql --version | awk '{print $3}'); ${DURATION}s per throughput scenario."
+inputs=()
+for label in $TARGETS; do inputs+=("$RESULTS/raw-$label.jsonl"); done
+"$BENCH" report "${inputs[@]}" --markdown "$RESULTS/latest.md" --chart "$RESULTS/chart.svg" --machine "$machine"
+log "wrote $RESULTS/latest.md and $RESULTS/chart.svg"
+cat "$RESULTS/latest.md"
