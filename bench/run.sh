@@ -26,9 +26,10 @@ if [ "$QUICK" = 1 ]; then
   DURATION=1 USERS=300 ROOMS=50 MESSAGES=1000 RECEIVERS="100" SOCKETS="200" CONCURRENCY="1 16"
 else
   TARGETS=${TARGETS:-natter-sqlite natter-pg reference-pg}
-  DURATION=${DURATION:-10} USERS=10050 ROOMS=500 MESSAGES=10000
-  RECEIVERS="100 1000 10000" SOCKETS="1000 10000 50000" CONCURRENCY="1 16 64"
+  DURATION=${DURATION:-10} USERS=${USERS:-10050} ROOMS=${ROOMS:-500} MESSAGES=${MESSAGES:-10000}
+  RECEIVERS=${RECEIVERS:-100 1000 10000} SOCKETS=${SOCKETS:-1000 10000 50000} CONCURRENCY=${CONCURRENCY:-1 16 64}
 fi
+SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-300}
 PASSWORD=bench-password-1
 SECRET=bench-secret-bench-secret-bench-secret-0001
 RESULTS=$ROOT/bench/results
@@ -38,7 +39,7 @@ SERVER_PID=""
 log() { printf '\n=== %s\n' "$*" >&2; }
 
 cleanup() {
-  stop_server
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -47,7 +48,7 @@ trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 120000 ]; then
   log "descriptor limit $(ulimit -n): the 50k-socket memory figure will be skipped"
-  SOCKETS=$(for n in $SOCKETS; do [ "$n" -lt "$(( $(ulimit -n) - 1000 ))" ] && echo "$n"; done | xargs)
+  SOCKETS=$(for n in $SOCKETS; do if [ "$n" -lt "$(( $(ulimit -n) - 1000 ))" ]; then echo "$n"; fi; done | xargs)
 fi
 
 log "building natter and natter-bench (release)"
@@ -86,8 +87,8 @@ start_server() {
       ;;
     reference-*)
       BASE=http://127.0.0.1:3102
-      (cd bench/reference && env PORT=3102 DATABASE_URL="$DB_URL" JWT_SECRET=$SECRET NODE_ENV=production \
-        exec taskset -c "$SERVER_CPU" node src/index.js) >"$WORK/$label.log" 2>&1 &
+      (cd bench/reference && exec env PORT=3102 DATABASE_URL="$DB_URL" JWT_SECRET=$SECRET NODE_ENV=production \
+        taskset -c "$SERVER_CPU" node src/index.js) >"$WORK/$label.log" 2>&1 &
       ;;
   esac
   SERVER_PID=$!
@@ -131,7 +132,9 @@ bench() {
   local label=$1
   shift
   log "$label: $*"
-  if ! taskset -c "$BENCH_CPU" "$BENCH" --base-url "$BASE" --tokens "$WORK/$label.tokens" --password $PASSWORD \
+  # A scenario that cannot finish (a server drowning in its own broadcasts) is cut off and
+  # reported as failed rather than holding up the run.
+  if ! timeout "$SCENARIO_TIMEOUT" taskset -c "$BENCH_CPU" "$BENCH" --base-url "$BASE" --tokens "$WORK/$label.tokens" --password $PASSWORD \
     --server-pid "$SERVER_PID" --label "$label" --duration "$DURATION" "$@" >>"$RESULTS/raw-$label.jsonl"; then
     echo "  (scenario failed: see above; going on)" >&2
   fi

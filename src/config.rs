@@ -46,6 +46,28 @@ pub struct Settings {
     /// Maximum connections in the database pool.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16)]
     pub database_pool_size: u32,
+    /// PostgreSQL: longest a statement may run before the server cancels it (0 = no limit).
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub database_statement_timeout: Duration,
+    /// How many times a query that failed for a transient reason (lost connection,
+    /// serialization failure, deadlock, busy database) is retried before it fails.
+    #[arg(long, env = "DATABASE_RETRIES", default_value_t = 3)]
+    pub database_retries: u32,
+    /// `redis://host:port`: the Socket.IO events and presence of every node go through it
+    /// (run many nodes on one PostgreSQL database). Unset: a single node.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// How long a node's presence record outlives its last heartbeat (cluster mode): a node
+    /// that dies stops counting its users online after at most this plus a third of it.
+    #[arg(long, env = "PRESENCE_TTL", default_value = "15s", value_parser = parse_duration)]
+    pub presence_ttl: Duration,
+    /// The most `getOnlineUsers` bytes per second one node sends (list size × sockets).
+    #[arg(long, env = "PRESENCE_BUDGET", default_value = "64MiB", value_parser = parse_size)]
+    pub presence_budget: usize,
+    /// How long a checked session is trusted without asking the database again (revocations
+    /// take effect at once regardless). 0 disables the cache.
+    #[arg(long, env = "AUTH_CACHE_TTL", default_value = "10s", value_parser = parse_duration)]
+    pub auth_cache_ttl: Duration,
     /// HMAC secret for access tokens (at least 32 bytes). Generated and kept in DATA_DIR when unset.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
@@ -118,6 +140,12 @@ impl Settings {
             data_dir: PathBuf::from("./data-test"),
             database_url: None,
             database_pool_size: 8,
+            database_statement_timeout: Duration::from_secs(30),
+            database_retries: 3,
+            redis_url: None,
+            presence_ttl: Duration::from_secs(15),
+            presence_budget: 64 * 1024 * 1024,
+            auth_cache_ttl: Duration::from_secs(10),
             jwt_secret: Some("test-secret-test-secret-test-secret-0123".into()),
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),

@@ -16,7 +16,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
-use crate::auth::{JwtKeys, PasswordHasher};
+use crate::auth::{JwtKeys, PasswordHasher, SessionCache};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::http::{self, middleware as mw};
@@ -32,6 +32,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub jwt: Arc<JwtKeys>,
     pub hasher: PasswordHasher,
+    /// Recently checked sessions (see `auth::cache`).
+    pub sessions: SessionCache,
     pub media: MediaStore,
     pub auth_limits: AuthRateLimits,
     pub realtime: Realtime,
@@ -53,9 +55,11 @@ impl AppState {
         let media =
             MediaStore::local(&settings.upload_dir(), settings.public_url.as_deref(), settings.max_image_bytes)?;
         let auth_limits = AuthRateLimits::new(settings.auth_rate_limit_ip, settings.auth_rate_limit_account);
-        let socket_ctx = SocketContext { db: db.clone(), jwt: jwt.clone(), presence: Presence::default() };
+        let sessions = SessionCache::new(settings.auth_cache_ttl);
+        let presence = Presence::new(settings.presence_budget as u64);
+        let socket_ctx = SocketContext { db: db.clone(), jwt: jwt.clone(), sessions: sessions.clone(), presence };
         let (socket_layer, realtime) = Realtime::new(socket_ctx);
-        let state = Self { db, settings: Arc::new(settings), jwt, hasher, media, auth_limits, realtime };
+        let state = Self { db, settings: Arc::new(settings), jwt, hasher, sessions, media, auth_limits, realtime };
         Ok((state, socket_layer))
     }
 }

@@ -46,15 +46,17 @@ pub enum InsertMessage {
     Replayed(MessageRow),
 }
 
-/// Appends a message to a room in one transaction: takes the room's lock, picks an id above
-/// the room's last one, inserts, moves the room's last message and the sender's read mark.
-pub async fn append_message(db: &Db, new: NewMessage<'_>, now: i64) -> Result<InsertMessage, sqlx::Error> {
-    // Takes the room's row lock (PostgreSQL) or the write lock (SQLite) until commit: sends
-    // to one room serialise here, so ids increase in commit order.
-    const LOCK_ROOM: &str = "UPDATE rooms SET updated_at = $2 WHERE id = $1 RETURNING last_message_id";
+/// Appends a message to a room in one transaction: moves the room's last message to a new
+/// id above the previous one (which takes the room's row lock on PostgreSQL, the write lock
+/// on SQLite, until commit), inserts the message and moves the sender's read mark.
+pub async fn append_message(db: &Db, new: NewMessage<'_>) -> Result<InsertMessage, sqlx::Error> {
+    // The lock and the bump in one statement: it only succeeds when the new id sorts after
+    // the room's last one, which is re-checked under the lock, so ids increase in commit order.
+    const BUMP_ROOM: &str = "UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3 \
+         WHERE id = $1 AND (last_message_id IS NULL OR last_message_id < $2) RETURNING direct_key, created_by";
+    const LAST_ID: &str = "SELECT last_message_id FROM rooms WHERE id = $1";
     const INSERT: &str = "INSERT INTO messages (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
-    const BUMP_ROOM: &str = "UPDATE rooms SET last_message_id = $2, last_message_at = $3 WHERE id = $1";
     const SENDER_READ: &str = "UPDATE room_members SET last_read_at = $3 WHERE room_id = $1 AND user_id = $2";
 
     if let Some(key) = new.idempotency_key
@@ -62,43 +64,59 @@ pub async fn append_message(db: &Db, new: NewMessage<'_>, now: i64) -> Result<In
     {
         return Ok(InsertMessage::Replayed(existing));
     }
+    let sender = new.sender.to_string();
     // An async block, so that `?` inside ends the transaction, not this function.
-    let result: Result<String, sqlx::Error> = on_db!(db, |pool| async {
+    let result: Result<MessageRow, sqlx::Error> = on_db!(db, |pool| async {
         let mut tx = pool.begin().await?;
-        let last: Option<String> = sqlx::query_scalar(LOCK_ROOM)
-            .bind(new.room_id)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
-        let id = MessageId::next_after(last.as_deref().and_then(MessageId::parse));
+        let mut id = MessageId::next_after(None);
+        let room: (Option<String>, Option<String>) = loop {
+            let bumped = sqlx::query_as(BUMP_ROOM)
+                .bind(new.room_id)
+                .bind(id.to_string())
+                .bind(id.created_ms())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(room) = bumped {
+                break room;
+            }
+            // This node's clock is behind the room's last message (or the room is gone).
+            let last: Option<String> = sqlx::query_scalar(LAST_ID)
+                .bind(new.room_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(sqlx::Error::RowNotFound)?;
+            id = MessageId::next_after(last.as_deref().and_then(MessageId::parse));
+        };
         let created_at = id.created_ms();
         sqlx::query(INSERT)
             .bind(id.to_string())
             .bind(new.room_id)
-            .bind(new.sender.to_string())
+            .bind(&sender)
             .bind(new.text)
             .bind(new.image)
             .bind(new.idempotency_key)
             .bind(created_at)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(BUMP_ROOM).bind(new.room_id).bind(id.to_string()).bind(created_at).execute(&mut *tx).await?;
-        sqlx::query(SENDER_READ)
-            .bind(new.room_id)
-            .bind(new.sender.to_string())
-            .bind(created_at)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(SENDER_READ).bind(new.room_id).bind(&sender).bind(created_at).execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(id.to_string())
+        Ok(MessageRow {
+            id: id.to_string(),
+            room_id: new.room_id.to_string(),
+            sender_id: sender.clone(),
+            text: new.text.map(str::to_string),
+            image: new.image.map(str::to_string),
+            created_at,
+            updated_at: created_at,
+            edited_at: None,
+            deleted_at: None,
+            direct_key: room.0,
+            room_created_by: room.1,
+        })
     }
     .await);
     match result {
-        Ok(id) => {
-            let row = find_message_by_raw_id(db, &id).await?.ok_or(sqlx::Error::RowNotFound)?;
-            Ok(InsertMessage::Inserted(row))
-        }
+        Ok(row) => Ok(InsertMessage::Inserted(row)),
         // Two sends with one idempotency key raced: the other one won; return its message.
         Err(e) if is_unique_violation(&e) && new.idempotency_key.is_some() => {
             let key = new.idempotency_key.unwrap_or_default();
@@ -141,30 +159,61 @@ pub struct Page<'a> {
     pub limit: u32,
 }
 
-/// A page of a room's live messages: the oldest `limit` after `after` when it is given,
-/// else the newest `limit` (before `before` when given); returned oldest first.
-pub async fn list_room_messages(db: &Db, room_id: &str, page: Page<'_>) -> Result<Vec<MessageRow>, sqlx::Error> {
-    const FORWARD: &str = concat!(
-        "SELECT ",
-        message_columns!(),
-        " FROM messages m JOIN rooms r ON r.id = m.room_id \
-         WHERE m.room_id = $1 AND m.deleted_at IS NULL AND m.id > $2 AND ($3 IS NULL OR m.id < $3) \
-         ORDER BY m.id ASC LIMIT $4"
-    );
-    const BACKWARD: &str = concat!(
-        "SELECT ",
-        message_columns!(),
-        " FROM messages m JOIN rooms r ON r.id = m.room_id \
-         WHERE m.room_id = $1 AND m.deleted_at IS NULL AND ($2 IS NULL OR m.id < $2) \
-         ORDER BY m.id DESC LIMIT $3"
-    );
+/// Which conversation a page is read from.
+#[derive(Debug, Clone, Copy)]
+pub enum Conversation<'a> {
+    Room(&'a str),
+    /// The direct room of a pair, by its `direct_key`: the page is read in one query, with
+    /// no separate lookup of the room (its two members never change).
+    Direct(&'a str),
+}
+
+/// The two page queries (oldest after a cursor; newest before one) for a scope condition
+/// on `$1`.
+macro_rules! page_queries {
+    ($scope:literal) => {
+        (
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE ",
+                $scope,
+                " AND m.deleted_at IS NULL AND m.id > $2 AND ($3 IS NULL OR m.id < $3) ORDER BY m.id ASC LIMIT $4"
+            ),
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE ",
+                $scope,
+                " AND m.deleted_at IS NULL AND ($2 IS NULL OR m.id < $2) ORDER BY m.id DESC LIMIT $3"
+            ),
+        )
+    };
+}
+
+/// A page of a conversation's live messages: the oldest `limit` after `after` when it is
+/// given, else the newest `limit` (before `before` when given); returned oldest first.
+pub async fn list_messages(
+    db: &Db,
+    conversation: Conversation<'_>,
+    page: Page<'_>,
+) -> Result<Vec<MessageRow>, sqlx::Error> {
+    const ROOM: (&str, &str) = page_queries!("m.room_id = $1");
+    // A scalar subquery, not a join condition: both planners then walk (room_id, id) in
+    // order and stop after `limit` rows (with `r.direct_key = $1` PostgreSQL sorted the
+    // whole conversation for every page).
+    const DIRECT: (&str, &str) = page_queries!("m.room_id = (SELECT id FROM rooms WHERE direct_key = $1)");
+    let ((forward, backward), scope) = match conversation {
+        Conversation::Room(id) => (ROOM, id),
+        Conversation::Direct(key) => (DIRECT, key),
+    };
     let before = page.before.map(|id| id.to_string());
     let limit = i64::from(page.limit);
     if let Some(after) = page.after {
         let after = after.to_string();
         on_db!(db, |pool| {
-            sqlx::query_as::<_, MessageRow>(FORWARD)
-                .bind(room_id)
+            sqlx::query_as::<_, MessageRow>(forward)
+                .bind(scope)
                 .bind(&after)
                 .bind(&before)
                 .bind(limit)
@@ -173,7 +222,7 @@ pub async fn list_room_messages(db: &Db, room_id: &str, page: Page<'_>) -> Resul
         })
     } else {
         let mut rows: Vec<MessageRow> = on_db!(db, |pool| {
-            sqlx::query_as::<_, MessageRow>(BACKWARD).bind(room_id).bind(&before).bind(limit).fetch_all(pool).await
+            sqlx::query_as::<_, MessageRow>(backward).bind(scope).bind(&before).bind(limit).fetch_all(pool).await
         })?;
         rows.reverse();
         Ok(rows)

@@ -79,8 +79,11 @@ impl Db {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("creating database directory {}", parent.display()))?;
             }
+            // No ping before each acquire: the database is in-process, and a ping is one
+            // more round trip to the connection's worker thread for every query.
             let pool = SqlitePoolOptions::new()
                 .max_connections(pool_size.max(1))
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await
                 .context("opening the SQLite database")?;

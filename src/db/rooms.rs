@@ -99,6 +99,21 @@ pub async fn ensure_direct_room(
     })
 }
 
+/// For a DM from `sender` to `receiver`: `None` if the receiver does not exist or was
+/// deleted, else the pair's direct room if it exists yet. One query on the send path.
+pub async fn find_direct_target(
+    db: &Db,
+    sender: &UserId,
+    receiver: &UserId,
+) -> Result<Option<Option<String>>, sqlx::Error> {
+    const SQL: &str = "SELECT r.id FROM users u LEFT JOIN rooms r ON r.direct_key = $2 \
+                       WHERE u.id = $1 AND u.deleted_at IS NULL";
+    let key = direct_key(sender, receiver);
+    on_db!(db, |pool| {
+        sqlx::query_scalar::<_, Option<String>>(SQL).bind(receiver.to_string()).bind(&key).fetch_optional(pool).await
+    })
+}
+
 /// The id of the direct room of a pair, if it exists.
 pub async fn find_direct_room(db: &Db, a: &UserId, b: &UserId) -> Result<Option<String>, sqlx::Error> {
     const SQL: &str = "SELECT id FROM rooms WHERE direct_key = $1";

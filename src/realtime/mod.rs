@@ -14,7 +14,7 @@ use socketioxide::layer::SocketIoLayer;
 
 pub use presence::Presence;
 
-use crate::auth::JwtKeys;
+use crate::auth::{JwtKeys, SessionCache};
 use crate::db::Db;
 use crate::views::{MessageResponse, ReadReceipt, TutorialPost};
 
@@ -80,6 +80,7 @@ pub fn channel_room(room_id: &str) -> String {
 pub struct SocketContext {
     pub db: Db,
     pub jwt: std::sync::Arc<JwtKeys>,
+    pub sessions: SessionCache,
     pub presence: Presence,
 }
 
@@ -130,6 +131,13 @@ impl Realtime {
             self.kick(rooms, reason).await;
         }
     }
+
+    /// Tells the other nodes that these sessions were revoked, so that their session caches
+    /// drop them too. A single node has nobody to tell.
+    pub async fn forget_sessions(&self, _families: &[String]) {}
+
+    /// Tells the other nodes that a user changed (see `forget_sessions`).
+    pub async fn forget_user(&self, _user_id: &str) {}
 
     /// Disconnects every socket of a user (account deleted).
     pub async fn disconnect_user(&self, user_id: &str, reason: &str) {

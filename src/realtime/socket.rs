@@ -71,7 +71,7 @@ async fn authenticate(
         return Err(Refused("Authentication required: send the jwt cookie, auth.token or an Authorization header"));
     }
     for token in tokens {
-        match authenticate_with(&ctx.db, &ctx.jwt, &token).await {
+        match authenticate_with(&ctx.db, &ctx.jwt, &ctx.sessions, &token).await {
             Ok(user) => {
                 s.extensions.insert(SocketUser { user_id: user.id, family: user.session_family });
                 return Ok(());
@@ -99,8 +99,7 @@ async fn on_connect(s: SocketRef, State(ctx): State<SocketContext>) {
     s.join(user_room(&me));
     s.join(session_room(&user.family));
     ctx.presence.connect(&me);
-    let online = ctx.presence.online();
-    let _ = s.emit("getOnlineUsers", &online);
+    let _ = s.emit("getOnlineUsers", &ctx.presence.list_for(&me));
 
     s.on("typing", on_typing);
     s.on("identity", on_identity);

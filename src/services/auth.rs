@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
-use crate::auth::{AuthUser, ClientInfo, JwtKeys, TokenError};
+use crate::auth::{AuthUser, ClientInfo, JwtKeys, SessionCache, TokenError};
 use crate::db::Db;
 use crate::db::sessions::{self, NewSession};
 use crate::db::users::{self, InsertUser, NewUser, UserRow};
@@ -145,7 +145,7 @@ pub async fn refresh(state: &AppState, token: &str, client: &ClientInfo, mode: R
         }
         tracing::warn!(user_id = %session.user_id, "refresh token reuse detected: revoking the session family");
         sessions::revoke_family(&state.db, &session.family_id, now).await?;
-        state.realtime.revoke_sessions(std::slice::from_ref(&session.family_id), "refresh_token_reused").await;
+        sessions_ended(state, std::slice::from_ref(&session.family_id), "refresh_token_reused").await;
         return Err(ApiError::Unauthorized("Refresh token was already used; the session has been revoked".into()));
     }
     let fresh = new_refresh_token();
@@ -180,33 +180,56 @@ pub async fn logout(state: &AppState, access_token: Option<&str>, refresh_token:
         && let Ok(claims) = state.jwt.verify_access_ignoring_expiry(token)
     {
         sessions::revoke_family(&state.db, &claims.sid, now).await?;
-        state.realtime.revoke_sessions(&[claims.sid], "logged_out").await;
+        sessions_ended(state, &[claims.sid], "logged_out").await;
     }
     if let Some(token) = refresh_token
         && let Some(session) = sessions::find_session_by_hash(&state.db, &hash_refresh_token(token)).await?
     {
         sessions::revoke_family(&state.db, &session.family_id, now).await?;
-        state.realtime.revoke_sessions(&[session.family_id], "logged_out").await;
+        sessions_ended(state, &[session.family_id], "logged_out").await;
     }
     Ok(())
 }
 
 /// Resolves an access token to a live user whose session is not revoked.
 pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<AuthUser> {
-    authenticate_with(&state.db, &state.jwt, token).await
+    authenticate_with(&state.db, &state.jwt, &state.sessions, token).await
 }
 
-/// `authenticate` for callers without an `AppState` (the Socket.IO handshake).
-pub async fn authenticate_with(db: &Db, jwt: &JwtKeys, token: &str) -> ApiResult<AuthUser> {
+/// `authenticate` for callers without an `AppState` (the Socket.IO handshake). A session
+/// checked within the last `AUTH_CACHE_TTL` is not looked up again.
+pub async fn authenticate_with(db: &Db, jwt: &JwtKeys, cache: &SessionCache, token: &str) -> ApiResult<AuthUser> {
     let claims = jwt.verify_access(token).map_err(|e| match e {
         TokenError::Expired => ApiError::Unauthorized("Unauthorized - Token expired".into()),
         TokenError::Invalid => ApiError::Unauthorized("Unauthorized - Invalid Token".into()),
     })?;
     let id = UserId::parse(&claims.sub).ok_or_else(|| ApiError::Unauthorized("Unauthorized - Invalid Token".into()))?;
+    if let Some(user) = cache.get(&claims.sid, &claims.sub) {
+        return Ok(AuthUser { id, user, session_family: claims.sid });
+    }
     let user = users::find_user_for_session(db, &id, &claims.sid)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("Unauthorized - Session revoked or user not found".into()))?;
+    cache.put(&claims.sid, &user);
     Ok(AuthUser { id, user, session_family: claims.sid })
+}
+
+/// After sessions were revoked in the store: no cached check vouches for them any more,
+/// and their sockets are told why and disconnected.
+pub async fn sessions_ended(state: &AppState, families: &[String], reason: &str) {
+    for family in families {
+        state.sessions.forget_session(family);
+    }
+    state.realtime.forget_sessions(families).await;
+    state.realtime.revoke_sessions(families, reason).await;
+}
+
+/// After a user's row changed in the store (profile, role, password, deletion): cached
+/// session checks carry the old row, so they go.
+pub async fn user_changed(state: &AppState, user: &UserId) {
+    let id = user.to_string();
+    state.sessions.forget_user(&id);
+    state.realtime.forget_user(&id).await;
 }
 
 /// Changes the caller's password after checking the current one; every other session of
@@ -223,6 +246,7 @@ pub async fn change_password(state: &AppState, caller: &AuthUser, old: Password,
         return Err(ApiError::NotFound("User not found".into()));
     }
     let revoked = sessions::revoke_user_sessions(&state.db, &caller.id, Some(&caller.session_family), now).await?;
-    state.realtime.revoke_sessions(&revoked, "password_changed").await;
+    user_changed(state, &caller.id).await;
+    sessions_ended(state, &revoked, "password_changed").await;
     Ok(())
 }

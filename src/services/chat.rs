@@ -2,13 +2,12 @@
 //! edits and deletes. Every write commits first; events go out after.
 
 use crate::auth::AuthUser;
-use crate::db::messages::{self, InsertMessage, MessageRow, NewMessage, Page};
+use crate::db::messages::{self, Conversation, InsertMessage, MessageRow, NewMessage, Page};
 use crate::db::rooms;
 use crate::domain::{MessageId, MessageText, Role, UserId, now_ms};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrors};
 use crate::realtime::Event;
 use crate::services::media::{self, ImageInput};
-use crate::services::users;
 use crate::startup::AppState;
 use crate::views::{MessageResponse, TutorialPost};
 
@@ -40,8 +39,12 @@ pub async fn send_direct(
         return Err(FieldErrors::single("receiverId", "self", "You cannot send a message to yourself"));
     }
     check_content(&input)?;
-    users::get(state, receiver).await?;
-    let (room_id, _) = rooms::ensure_direct_room(&state.db, &caller.id, receiver, now_ms()).await?;
+    let room_id = match rooms::find_direct_target(&state.db, &caller.id, receiver).await? {
+        None => return Err(ApiError::NotFound("User not found".into())),
+        Some(Some(room_id)) => room_id,
+        // The pair's first message creates their room.
+        Some(None) => rooms::ensure_direct_room(&state.db, &caller.id, receiver, now_ms()).await?.0,
+    };
     append_and_publish(state, caller, &room_id, input).await
 }
 
@@ -72,13 +75,18 @@ pub async fn append_and_publish(
         image: image.as_deref(),
         idempotency_key: input.idempotency_key.as_deref(),
     };
-    let (row, replayed) = match messages::append_message(&state.db, new, now_ms()).await? {
+    let (row, replayed) = match messages::append_message(&state.db, new).await? {
         InsertMessage::Inserted(row) => (row, false),
         InsertMessage::Replayed(row) => (row, true),
     };
+    let members = match row.direct_key.as_deref().and_then(|key| key.split_once(':')) {
+        // A direct room's members are in its key: no query on the DM path.
+        Some((a, b)) => vec![a.to_string(), b.to_string()],
+        None if !replayed => rooms::list_member_ids(&state.db, room_id).await?,
+        None => Vec::new(),
+    };
     let message = MessageResponse::from(row);
     if !replayed {
-        let members = rooms::list_member_ids(&state.db, room_id).await?;
         state.realtime.to_users(members.iter().map(String::as_str), &Event::NewMessage(&message)).await;
         let post = TutorialPost::from(&message);
         state.realtime.to_channel(room_id, &Event::RoomPost { message: &post }).await;
@@ -86,22 +94,20 @@ pub async fn append_and_publish(
     Ok(Sent { message, replayed })
 }
 
-/// A page of the caller's conversation with `other`, oldest first.
+/// A page of the caller's conversation with `other`, oldest first: one query while the
+/// conversation has messages; an empty page checks that `other` exists (404 if not).
 pub async fn list_direct(
     state: &AppState,
     caller: &AuthUser,
     other: &UserId,
     page: Page<'_>,
 ) -> ApiResult<Vec<MessageResponse>> {
+    let key = rooms::direct_key(&caller.id, other);
+    let rows = messages::list_messages(&state.db, Conversation::Direct(&key), page).await?;
     // Deleted users keep their history readable; unknown ids are 404.
-    crate::db::users::find_user(&state.db, other).await?.ok_or_else(|| ApiError::NotFound("User not found".into()))?;
-    let Some(room_id) = rooms::find_direct_room(&state.db, &caller.id, other).await? else {
-        return Ok(Vec::new());
-    };
-    if !rooms::is_member(&state.db, &room_id, &caller.id).await? {
-        return Ok(Vec::new());
+    if rows.is_empty() && crate::db::users::find_user(&state.db, other).await?.is_none() {
+        return Err(ApiError::NotFound("User not found".into()));
     }
-    let rows = messages::list_room_messages(&state.db, &room_id, page).await?;
     Ok(rows.into_iter().map(MessageResponse::from).collect())
 }
 

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::auth::AuthUser;
-use crate::db::messages::{self, Page};
+use crate::db::messages::{self, Conversation, Page};
 use crate::db::rooms::{self, MemberRoomRow, NewGroupRoom, RoomCursor, RoomRow};
 use crate::domain::{Role, RoomId, UserId, now_ms};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrors};
@@ -218,7 +218,7 @@ pub async fn list_messages(
     page: Page<'_>,
 ) -> ApiResult<Vec<MessageResponse>> {
     let row = membership(state, caller, room).await?;
-    let rows = messages::list_room_messages(&state.db, &row.room.id, page).await?;
+    let rows = messages::list_messages(&state.db, Conversation::Room(&row.room.id), page).await?;
     Ok(rows.into_iter().map(MessageResponse::from).collect())
 }
 

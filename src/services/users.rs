@@ -4,6 +4,7 @@ use crate::auth::AuthUser;
 use crate::db::users::{self, UpdateUser, UserPatch, UserRow};
 use crate::domain::{FullName, Role, UserId, Username, now_ms};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::services::auth;
 use crate::services::media::{self, ImageInput};
 use crate::startup::AppState;
 
@@ -64,7 +65,10 @@ pub async fn update_profile(
         profile_pic: profile_pic.as_deref(),
     };
     match users::update_user(&state.db, target, patch, now_ms()).await? {
-        UpdateUser::Updated(row) => Ok(row),
+        UpdateUser::Updated(row) => {
+            auth::user_changed(state, target).await;
+            Ok(row)
+        }
         UpdateUser::UsernameTaken => {
             Err(ApiError::Conflict(ErrorCode::UsernameTaken, "Username already exists".into()))
         }
@@ -83,6 +87,7 @@ pub async fn delete(state: &AppState, caller: &AuthUser, target: &UserId) -> Api
         return Err(not_found());
     }
     tracing::info!(target_user = %target, "account deleted");
+    auth::user_changed(state, target).await;
     state.realtime.disconnect_user(&target.to_string(), "account_deleted").await;
     Ok(())
 }
@@ -97,5 +102,7 @@ pub async fn set_role(state: &AppState, caller: &AuthUser, target: &UserId, role
     if caller.id == *target && role != Role::Admin {
         return Err(ApiError::BadRequest(ErrorCode::ValidationFailed, "Admins cannot demote themselves".into()));
     }
-    users::update_role(&state.db, target, role, now_ms()).await?.ok_or_else(not_found)
+    let row = users::update_role(&state.db, target, role, now_ms()).await?.ok_or_else(not_found)?;
+    auth::user_changed(state, target).await;
+    Ok(row)
 }

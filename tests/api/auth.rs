@@ -218,6 +218,8 @@ async fn check_accepts_cookie_bearer_and_x_access_token() {
 async fn logout_clears_cookies_and_revokes_the_session() {
     let app = spawn_app().await;
     let ann = app.register("ann").await;
+    // Used once before: the server has checked (and may have cached) this session.
+    assert_eq!(app.get(&bearer(&ann.access_token), "/api/auth/check").await.0, StatusCode::OK);
     let response = ann.client.post(app.url("/api/auth/logout")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let cleared = set_cookie(&response, "jwt").expect("jwt cleared").to_string();
@@ -267,6 +269,7 @@ async fn change_password_keeps_this_session_and_revokes_the_others() {
     let app = spawn_app().await;
     let here = app.register("ann").await;
     let elsewhere = app.login_as("ann@example.com", cookie_client()).await;
+    assert_eq!(app.get(&elsewhere.client, "/api/auth/check").await.0, StatusCode::OK);
     let new_password = "An0ther-secret-pw";
 
     let body = json!({"oldPassword": "Wrong-pass-1", "newPassword": new_password});

@@ -23,7 +23,7 @@ async fn unauthenticated_handshakes_are_refused_with_a_reason() {
     let mut forged = connect(&app, Auth::Token("not.a.token"), None).await;
     let error = forged.next("$error").await;
     assert!(error.to_string().contains("Invalid, expired or revoked token"), "{error}");
-    assert!(app.state.realtime.presence().online().is_empty(), "nobody came online");
+    assert!(app.state.realtime.presence().local_users().is_empty(), "nobody came online");
 }
 
 #[tokio::test]
@@ -67,7 +67,7 @@ async fn presence_follows_sockets_and_is_sent_on_every_change() {
     let bob_tab2 = connect_as(&app, &bob.access_token).await;
     bob_tab1.disconnect().await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(app.state.realtime.presence().online(), expected, "Bob is online while a tab is open");
+    assert_eq!(app.state.realtime.presence().local_users(), expected, "Bob is online while a tab is open");
     bob_tab2.disconnect().await;
     // Drain to the latest broadcast: Bob is gone.
     let mut last = ann_socket.next("getOnlineUsers").await;

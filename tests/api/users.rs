@@ -102,9 +102,11 @@ async fn roles_are_set_by_admins_only() {
 
     let (status, _) = app.request(&bob.client, Method::PUT, &path, Some(json!({"role": "admin"}))).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "nobody chooses their own role");
+    assert_eq!(app.get(&bob.client, "/api/auth/check").await.1["role"], "user");
     let (status, user) = app.request(&admin.client, Method::PUT, &path, Some(json!({"role": "moderator"}))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(user["role"], "moderator");
+    assert_eq!(app.get(&bob.client, "/api/auth/check").await.1["role"], "moderator", "Bob's session sees it at once");
     let (status, err) = app.request(&admin.client, Method::PUT, &path, Some(json!({"role": "god"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(err["errors"]["role"], "invalid");
