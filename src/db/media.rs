@@ -1,6 +1,6 @@
 //! `media`: metadata of stored files (the bytes live in object storage).
 
-use super::{Db, on_db};
+use super::{Db, on_db, on_db_write};
 use crate::domain::{MediaId, UserId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -23,7 +23,7 @@ pub struct NewMedia<'a> {
 pub async fn insert_media(db: &Db, new: NewMedia<'_>) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO media (id, owner_id, storage_key, content_type, bytes, sha256, created_at) \
                        VALUES ($1, $2, $3, $4, $5, $6, $7)";
-    on_db!(db, |pool| {
+    on_db_write!(db, |pool| {
         sqlx::query(SQL)
             .bind(new.id.to_string())
             .bind(new.owner_id.to_string())

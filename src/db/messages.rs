@@ -5,7 +5,7 @@
 //! than the room's previous `last_message_id`, so ids increase per room in commit order.
 //! A reader that has seen id X will find every later commit with `id > X`: no gaps.
 
-use super::{Db, is_unique_violation, on_db};
+use super::{Db, is_unique_violation, on_db, on_db_write};
 use crate::domain::{MessageId, UserId};
 
 /// The columns of `MessageRow`, for `concat!` into each query (`m` = messages, `r` = rooms).
@@ -66,7 +66,7 @@ pub async fn append_message(db: &Db, new: NewMessage<'_>) -> Result<InsertMessag
     }
     let sender = new.sender.to_string();
     // An async block, so that `?` inside ends the transaction, not this function.
-    let result: Result<MessageRow, sqlx::Error> = on_db!(db, |pool| async {
+    let result: Result<MessageRow, sqlx::Error> = on_db_write!(db, |pool| async {
         let mut tx = pool.begin().await?;
         let mut id = MessageId::next_after(None);
         let room: (Option<String>, Option<String>) = loop {
@@ -237,7 +237,7 @@ pub async fn update_message_text(
 ) -> Result<Option<MessageRow>, sqlx::Error> {
     const SQL: &str =
         "UPDATE messages SET text = $2, edited_at = $3, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL";
-    let updated = on_db!(db, |pool| {
+    let updated = on_db_write!(db, |pool| {
         sqlx::query(SQL).bind(id.to_string()).bind(text).bind(now).execute(pool).await?.rows_affected()
     });
     if updated == 0 {
@@ -250,7 +250,7 @@ pub async fn update_message_text(
 pub async fn delete_message(db: &Db, id: &MessageId, now: i64) -> Result<bool, sqlx::Error> {
     const SQL: &str = "UPDATE messages SET text = NULL, image = NULL, deleted_at = $2, updated_at = $2 \
                        WHERE id = $1 AND deleted_at IS NULL";
-    on_db!(db, |pool| {
+    on_db_write!(db, |pool| {
         sqlx::query(SQL).bind(id.to_string()).bind(now).execute(pool).await.map(|r| r.rows_affected() == 1)
     })
 }

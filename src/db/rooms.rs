@@ -2,7 +2,7 @@
 //! (found again by `member_key` when initiated without a name), membership, read marks.
 
 use super::messages::placeholders;
-use super::{Db, on_db};
+use super::{Db, on_db, on_db_write};
 use crate::domain::{RoomId, UserId};
 
 /// The key of the direct room of an unordered pair of users.
@@ -72,7 +72,7 @@ pub async fn ensure_direct_room(
     const ADD_MEMBERS: &str = "INSERT INTO room_members (room_id, user_id, joined_at) VALUES ($1, $2, $4), ($1, $3, $4) \
          ON CONFLICT (room_id, user_id) DO NOTHING";
     let key = direct_key(creator, other);
-    on_db!(db, |pool| {
+    on_db_write!(db, |pool| {
         // The first statement writes, so SQLite takes the write lock at once.
         let mut tx = pool.begin().await?;
         let created = sqlx::query(CREATE)
@@ -139,7 +139,7 @@ pub async fn ensure_group_room(db: &Db, new: NewGroupRoom<'_>, now: i64) -> Resu
     const ADD_MEMBER: &str = "INSERT INTO room_members (room_id, user_id, joined_at) VALUES ($1, $2, $3) \
          ON CONFLICT (room_id, user_id) DO NOTHING";
     let id = RoomId::new().to_string();
-    on_db!(db, |pool| {
+    on_db_write!(db, |pool| {
         let mut tx = pool.begin().await?;
         let created = sqlx::query(CREATE)
             .bind(&id)
@@ -261,7 +261,7 @@ pub async fn list_member_ids(db: &Db, room_id: &str) -> Result<Vec<String>, sqlx
 pub async fn mark_read(db: &Db, room_id: &str, user: &UserId, at: i64) -> Result<bool, sqlx::Error> {
     const SQL: &str = "UPDATE room_members SET last_read_at = CASE WHEN last_read_at < $3 THEN $3 ELSE last_read_at END \
                        WHERE room_id = $1 AND user_id = $2";
-    on_db!(db, |pool| {
+    on_db_write!(db, |pool| {
         sqlx::query(SQL)
             .bind(room_id)
             .bind(user.to_string())
@@ -274,12 +274,18 @@ pub async fn mark_read(db: &Db, room_id: &str, user: &UserId, at: i64) -> Result
 
 pub async fn set_muted(db: &Db, room_id: &str, user: &UserId, muted: bool) -> Result<(), sqlx::Error> {
     const SQL: &str = "UPDATE room_members SET muted = $3 WHERE room_id = $1 AND user_id = $2";
-    on_db!(db, |pool| sqlx::query(SQL).bind(room_id).bind(user.to_string()).bind(muted).execute(pool).await.map(|_| ()))
+    on_db_write!(db, |pool| sqlx::query(SQL)
+        .bind(room_id)
+        .bind(user.to_string())
+        .bind(muted)
+        .execute(pool)
+        .await
+        .map(|_| ()))
 }
 
 pub async fn rename_room(db: &Db, room_id: &str, name: &str, now: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "UPDATE rooms SET name = $2, updated_at = $3 WHERE id = $1";
-    on_db!(db, |pool| sqlx::query(SQL).bind(room_id).bind(name).bind(now).execute(pool).await.map(|_| ()))
+    on_db_write!(db, |pool| sqlx::query(SQL).bind(room_id).bind(name).bind(now).execute(pool).await.map(|_| ()))
 }
 
 /// Adds members to a group room. Its membership changed, so it is no longer found by the
@@ -288,7 +294,7 @@ pub async fn add_members(db: &Db, room_id: &str, users: &[UserId], now: i64) -> 
     const UNKEY: &str = "UPDATE rooms SET member_key = NULL, updated_at = $2 WHERE id = $1";
     const ADD: &str = "INSERT INTO room_members (room_id, user_id, joined_at) VALUES ($1, $2, $3) \
                        ON CONFLICT (room_id, user_id) DO NOTHING";
-    on_db!(db, |pool| {
+    on_db_write!(db, |pool| {
         let mut tx = pool.begin().await?;
         sqlx::query(UNKEY).bind(room_id).bind(now).execute(&mut *tx).await?;
         for user in users {
@@ -302,7 +308,7 @@ pub async fn add_members(db: &Db, room_id: &str, users: &[UserId], now: i64) -> 
 pub async fn remove_member(db: &Db, room_id: &str, user: &UserId, now: i64) -> Result<bool, sqlx::Error> {
     const UNKEY: &str = "UPDATE rooms SET member_key = NULL, updated_at = $2 WHERE id = $1";
     const REMOVE: &str = "DELETE FROM room_members WHERE room_id = $1 AND user_id = $2";
-    on_db!(db, |pool| {
+    on_db_write!(db, |pool| {
         let mut tx = pool.begin().await?;
         sqlx::query(UNKEY).bind(room_id).bind(now).execute(&mut *tx).await?;
         let removed = sqlx::query(REMOVE).bind(room_id).bind(user.to_string()).execute(&mut *tx).await?.rows_affected();
@@ -316,7 +322,7 @@ pub async fn delete_room(db: &Db, room_id: &str) -> Result<i64, sqlx::Error> {
     const MESSAGES: &str = "DELETE FROM messages WHERE room_id = $1";
     const MEMBERS: &str = "DELETE FROM room_members WHERE room_id = $1";
     const ROOM: &str = "DELETE FROM rooms WHERE id = $1";
-    on_db!(db, |pool| {
+    on_db_write!(db, |pool| {
         let mut tx = pool.begin().await?;
         let messages = sqlx::query(MESSAGES).bind(room_id).execute(&mut *tx).await?.rows_affected();
         sqlx::query(MEMBERS).bind(room_id).execute(&mut *tx).await?;

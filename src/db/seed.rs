@@ -2,7 +2,7 @@
 //! in one transaction per table batch). Not used by the server.
 
 use super::messages::placeholders;
-use super::{Db, on_db};
+use super::{Db, on_db, on_db_write};
 
 /// Rows per INSERT statement: well under both backends' bind-parameter limits.
 const BATCH: usize = 400;
@@ -43,7 +43,7 @@ pub struct SeedMessage {
 macro_rules! bulk_insert {
     ($db:expr, $sql_head:expr, $columns:expr, $rows:expr, |$q:ident, $row:ident| $bind:expr) => {{
         let rows = $rows;
-        on_db!($db, |pool| {
+        on_db_write!($db, |pool| {
             let mut tx = pool.begin().await?;
             for chunk in rows.chunks(BATCH) {
                 let values: Vec<String> =

@@ -1,6 +1,6 @@
 //! `sessions`: refresh tokens (stored as SHA-256 hashes), grouped into families per login.
 
-use super::{Db, on_db};
+use super::{Db, on_db, on_db_write};
 use crate::domain::{SessionId, UserId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -40,7 +40,7 @@ macro_rules! bind_new_session {
 }
 
 pub async fn insert_session(db: &Db, new: NewSession<'_>) -> Result<(), sqlx::Error> {
-    on_db!(db, |pool| bind_new_session!(sqlx::query(INSERT), new).execute(pool).await.map(|_| ()))
+    on_db_write!(db, |pool| bind_new_session!(sqlx::query(INSERT), new).execute(pool).await.map(|_| ()))
 }
 
 pub async fn find_session_by_hash(db: &Db, token_hash: &str) -> Result<Option<SessionRow>, sqlx::Error> {
@@ -54,7 +54,7 @@ pub async fn find_session_by_hash(db: &Db, token_hash: &str) -> Result<Option<Se
 pub async fn rotate_session(db: &Db, old_id: &str, new: NewSession<'_>) -> Result<bool, sqlx::Error> {
     const MARK: &str = "UPDATE sessions SET replaced_by = $2, rotated_at = $3 \
                         WHERE id = $1 AND replaced_by IS NULL AND revoked_at IS NULL";
-    on_db!(db, |pool| {
+    on_db_write!(db, |pool| {
         // The first statement writes, so SQLite takes the write lock at once (no upgrade).
         let mut tx = pool.begin().await?;
         let marked = sqlx::query(MARK)
@@ -76,7 +76,7 @@ pub async fn rotate_session(db: &Db, old_id: &str, new: NewSession<'_>) -> Resul
 /// Revokes every token of one login (logout, reuse detection).
 pub async fn revoke_family(db: &Db, family_id: &str, now: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "UPDATE sessions SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL";
-    on_db!(db, |pool| sqlx::query(SQL).bind(family_id).bind(now).execute(pool).await.map(|_| ()))
+    on_db_write!(db, |pool| sqlx::query(SQL).bind(family_id).bind(now).execute(pool).await.map(|_| ()))
 }
 
 /// Revokes all of a user's logins except `keep_family` (password change); returns the
@@ -90,7 +90,7 @@ pub async fn revoke_user_sessions(
     const SQL: &str = "UPDATE sessions SET revoked_at = $3 \
                        WHERE user_id = $1 AND revoked_at IS NULL AND ($2 IS NULL OR family_id <> $2) \
                        RETURNING family_id";
-    let mut families: Vec<String> = on_db!(db, |pool| {
+    let mut families: Vec<String> = on_db_write!(db, |pool| {
         sqlx::query_scalar(SQL).bind(user_id.to_string()).bind(keep_family).bind(now).fetch_all(pool).await
     })?;
     families.sort();

@@ -1,6 +1,6 @@
 //! `users`: accounts. Deleting a user anonymises the row (messages keep their author id).
 
-use super::{Db, is_unique_violation, like_pattern, on_db, violated_column_mentions};
+use super::{Db, is_unique_violation, like_pattern, on_db, on_db_write, violated_column_mentions};
 use crate::domain::{Email, FullName, Role, UserId, Username};
 
 /// The columns of `UserRow`, for `concat!` into each query.
@@ -55,7 +55,7 @@ pub async fn insert_user(db: &Db, new: NewUser<'_>) -> Result<InsertUser, sqlx::
          RETURNING ",
         user_columns!()
     );
-    let result = on_db!(db, |pool| {
+    let result = on_db_write!(db, |pool| {
         sqlx::query_as::<_, UserRow>(SQL)
             .bind(new.id.to_string())
             .bind(new.email.as_str())
@@ -170,7 +170,7 @@ pub async fn update_user(db: &Db, id: &UserId, patch: UserPatch<'_>, now: i64) -
          RETURNING ",
         user_columns!()
     );
-    let result = on_db!(db, |pool| {
+    let result = on_db_write!(db, |pool| {
         sqlx::query_as::<_, UserRow>(SQL)
             .bind(id.to_string())
             .bind(patch.full_name.map(|n| n.as_str()))
@@ -190,7 +190,7 @@ pub async fn update_user(db: &Db, id: &UserId, patch: UserPatch<'_>, now: i64) -
 
 pub async fn update_password_hash(db: &Db, id: &UserId, hash: &str, now: i64) -> Result<bool, sqlx::Error> {
     const SQL: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL";
-    on_db!(db, |pool| {
+    on_db_write!(db, |pool| {
         sqlx::query(SQL).bind(id.to_string()).bind(hash).bind(now).execute(pool).await.map(|r| r.rows_affected() == 1)
     })
 }
@@ -201,7 +201,7 @@ pub async fn update_role(db: &Db, id: &UserId, role: Role, now: i64) -> Result<O
          RETURNING ",
         user_columns!()
     );
-    on_db!(db, |pool| {
+    on_db_write!(db, |pool| {
         sqlx::query_as::<_, UserRow>(SQL).bind(id.to_string()).bind(role.as_str()).bind(now).fetch_optional(pool).await
     })
 }
@@ -215,7 +215,7 @@ pub async fn delete_user(db: &Db, id: &UserId, now: i64) -> Result<bool, sqlx::E
     const SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
     const MEMBERSHIPS: &str = "DELETE FROM room_members WHERE user_id = $1";
     let tombstone_email = format!("deleted+{id}@users.invalid");
-    on_db!(db, |pool| {
+    on_db_write!(db, |pool| {
         let mut tx = pool.begin().await?;
         let gone = sqlx::query(ANONYMISE)
             .bind(id.to_string())

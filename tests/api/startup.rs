@@ -78,11 +78,13 @@ async fn production_mode_refuses_to_start_without_a_secret() {
 #[tokio::test]
 async fn the_store_is_ready_and_sqlite_runs_in_wal_mode_with_foreign_keys_on() {
     let app = spawn_app().await;
-    if let natter::db::Db::Sqlite(pool) = &app.state.db {
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
-        assert_eq!(mode, "wal");
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(pool).await.unwrap();
-        assert_eq!(fk, 1);
+    if let natter::db::Db::Sqlite(pools) = &app.state.db {
+        for pool in [&pools.read, &pools.write] {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
+            assert_eq!(mode, "wal");
+            let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(pool).await.unwrap();
+            assert_eq!(fk, 1);
+        }
     }
     let (status, body) = app.get(&reqwest::Client::new(), "/readyz").await;
     assert_eq!(status, StatusCode::OK);
