@@ -307,7 +307,9 @@ async fn users_imported_with_bcrypt_hashes_can_log_in() {
     let hash = bcrypt::hash("node-era-pass", 4).unwrap();
     const SQL: &str = "UPDATE users SET password_hash = $1 WHERE email = 'ann@example.com'";
     match &app.state.db {
-        natter::db::Db::Sqlite(pools) => sqlx::query(SQL).bind(&hash).execute(&pools.write).await.map(|r| r.rows_affected()),
+        natter::db::Db::Sqlite(pools) => {
+            sqlx::query(SQL).bind(&hash).execute(&pools.write).await.map(|r| r.rows_affected())
+        }
         natter::db::Db::Postgres(pool) => sqlx::query(SQL).bind(&hash).execute(pool).await.map(|r| r.rows_affected()),
     }
     .unwrap();
