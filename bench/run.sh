@@ -134,14 +134,19 @@ bench() {
   log "$label: $*"
   # A scenario that cannot finish (a server drowning in its own broadcasts) is cut off and
   # reported as failed rather than holding up the run.
-  if ! timeout "$SCENARIO_TIMEOUT" taskset -c "$BENCH_CPU" "$BENCH" --base-url "$BASE" --tokens "$WORK/$label.tokens" --password $PASSWORD \
-    --server-pid "$SERVER_PID" --label "$label" --duration "$DURATION" "$@" >>"$RESULTS/raw-$label.jsonl"; then
-    echo "  (scenario failed: see above; going on)" >&2
+  local out
+  if out=$(timeout "$SCENARIO_TIMEOUT" taskset -c "$BENCH_CPU" "$BENCH" --base-url "$BASE" --tokens "$WORK/$label.tokens" \
+    --password $PASSWORD --server-pid "$SERVER_PID" --label "$label" --duration "$DURATION" "$@"); then
+    echo "$out" >>"$RESULTS/raw-$label.jsonl"
+    echo "$out" >&2
+  else
+    echo "  FAILED or timed out after ${SCENARIO_TIMEOUT}s: $label $* (reported as n/a)" >&2
+    echo "$label: $*" >>"$RESULTS/failed.txt"
   fi
-  tail -n 1 "$RESULTS/raw-$label.jsonl" >&2
 }
 
 mkdir -p "$RESULTS"
+: >"$RESULTS/failed.txt"
 for label in $TARGETS; do
   : >"$RESULTS/raw-$label.jsonl"
   seed "$label"
@@ -164,9 +169,11 @@ for label in $TARGETS; do
 
   # Memory: a fresh server for each size, so earlier scenarios do not inflate it.
   for n in $SOCKETS; do
-    start_server "$label"
-    bench "$label" memory --connections "$n"
-    stop_server
+    for users in "$n" 100; do
+      start_server "$label"
+      bench "$label" memory --connections "$n" --users "$users"
+      stop_server
+    done
   done
 done
 

@@ -6,12 +6,6 @@ use natter::db::Db;
 use natter::services::seed::{self, SeedPlan};
 use natter::startup::App;
 
-// mimalloc instead of glibc malloc: under the benchmark's read load glibc's malloc and free
-// (with cross-thread frees between tokio and SQLite's worker threads) took a quarter of the
-// CPU; see the README's "Performance" section.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "natter", version, about = "A fast, self-hostable chat and authentication backend")]
 struct Cli {

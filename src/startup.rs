@@ -68,7 +68,9 @@ impl AppState {
 /// CORS and tracing but outside the JSON error net (its responses keep the protocol's shape).
 pub fn router(state: AppState, socket_layer: SocketIoLayer) -> Router {
     let settings = state.settings.clone();
-    let app = inner_layers(http::router(), &state).layer(socket_layer);
+    let app = inner_layers(http::router(), &state)
+        .layer(socket_layer)
+        .layer(axum::middleware::map_request(mw::own_socket_handshake));
     outer_layers(app, &settings).with_state(state)
 }
 

@@ -51,6 +51,33 @@ pub async fn transparent_refresh(State(state): State<AppState>, request: Request
     }
 }
 
+/// Socket.IO keeps the handshake request's parts (headers, URI, extensions) for the socket's
+/// whole life.
+/// hyper parses them without copying, as slices of the connection's read buffer, so keeping
+/// them would keep that whole buffer (8 to 16 KiB) alive per socket: measured as the largest
+/// single cost of an idle connection. Copying the few header bytes frees it.
+pub async fn own_socket_handshake(mut request: Request) -> Request {
+    if !request.uri().path().starts_with("/socket.io") {
+        return request;
+    }
+    let borrowed = std::mem::take(request.headers_mut());
+    let mut owned = axum::http::HeaderMap::with_capacity(borrowed.len());
+    for (name, value) in &borrowed {
+        if let (Ok(name), Ok(value)) =
+            (header::HeaderName::from_bytes(name.as_str().as_bytes()), HeaderValue::from_bytes(value.as_bytes()))
+        {
+            owned.append(name, value);
+        }
+    }
+    *request.headers_mut() = owned;
+    if let Ok(uri) = axum::http::Uri::try_from(request.uri().to_string()) {
+        // axum's copy of the URI would pin the buffer as well.
+        request.extensions_mut().insert(axum::extract::OriginalUri(uri.clone()));
+        *request.uri_mut() = uri;
+    }
+    request
+}
+
 /// Any error response that is not JSON yet (from a layer, `ServeDir`, a rejection we do not
 /// own) is given the one JSON error shape.
 pub async fn json_errors(request: Request, next: Next) -> Response {

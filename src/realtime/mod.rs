@@ -96,7 +96,12 @@ impl Realtime {
     /// presence broadcaster.
     pub fn new(ctx: SocketContext) -> (SocketIoLayer, Self) {
         let presence = ctx.presence.clone();
-        let (layer, io) = SocketIo::builder().max_payload(1_000_000).with_state(ctx).build_layer();
+        let (layer, io) = SocketIo::builder()
+            .max_payload(1_000_000)
+            // Client frames are small events; a large one still fits (the buffer grows).
+            .ws_read_buffer_size(1024)
+            .with_state(ctx)
+            .build_layer();
         socket::register(&io);
         presence::spawn_broadcaster(io.clone(), presence.clone());
         (layer, Self { io, presence })

@@ -8,7 +8,7 @@
 //! `budget` bytes per second; small instances see every change within 100 ms, very large
 //! ones less often. A connecting socket is always sent the current list at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,10 +27,12 @@ pub struct Presence {
 }
 
 struct Inner {
-    sockets_per_user: Mutex<HashMap<String, usize>>,
+    sockets_per_user: Mutex<HashMap<Arc<str>, usize>>,
     sockets: AtomicUsize,
-    /// The online list as last computed by the broadcaster, sorted.
-    snapshot: Mutex<Arc<Vec<String>>>,
+    /// Users online on other nodes (cluster mode; empty on a single node).
+    remote: Mutex<Arc<HashSet<String>>>,
+    /// The list last broadcast, sorted.
+    last_sent: Mutex<Arc<Vec<String>>>,
     changed: Notify,
     budget_bytes_per_sec: u64,
 }
@@ -47,19 +49,31 @@ impl Presence {
             inner: Arc::new(Inner {
                 sockets_per_user: Mutex::new(HashMap::new()),
                 sockets: AtomicUsize::new(0),
-                snapshot: Mutex::new(Arc::new(Vec::new())),
+                remote: Mutex::new(Arc::new(HashSet::new())),
+                last_sent: Mutex::new(Arc::new(Vec::new())),
                 changed: Notify::new(),
                 budget_bytes_per_sec: budget_bytes_per_sec.max(1),
             }),
         }
     }
 
+    fn local(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, usize>> {
+        self.inner.sockets_per_user.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Counts a socket in; true if the user just came online on this node.
     pub fn connect(&self, user_id: &str) -> bool {
-        let mut map = self.inner.sockets_per_user.lock().unwrap_or_else(|e| e.into_inner());
-        let count = map.entry(user_id.to_string()).or_insert(0);
-        *count += 1;
-        let came_online = *count == 1;
+        let mut map = self.local();
+        let came_online = match map.get_mut(user_id) {
+            Some(count) => {
+                *count += 1;
+                false
+            }
+            None => {
+                map.insert(Arc::from(user_id), 1);
+                true
+            }
+        };
         drop(map);
         self.inner.sockets.fetch_add(1, Ordering::Relaxed);
         if came_online {
@@ -70,7 +84,7 @@ impl Presence {
 
     /// Counts a socket out; true if the user just went offline on this node.
     pub fn disconnect(&self, user_id: &str) -> bool {
-        let mut map = self.inner.sockets_per_user.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.local();
         let (known, went_offline) = match map.get_mut(user_id) {
             Some(count) if *count > 1 => {
                 *count -= 1;
@@ -94,8 +108,7 @@ impl Presence {
 
     /// The users with a socket on this node, sorted.
     pub fn local_users(&self) -> Vec<String> {
-        let map = self.inner.sockets_per_user.lock().unwrap_or_else(|e| e.into_inner());
-        let mut users: Vec<String> = map.keys().cloned().collect();
+        let mut users: Vec<String> = self.local().keys().map(|u| u.to_string()).collect();
         users.sort_unstable();
         users
     }
@@ -105,22 +118,34 @@ impl Presence {
         self.inner.sockets.load(Ordering::Relaxed)
     }
 
-    /// The online list a connecting socket is sent: the last computed list, with its own
-    /// user in it (the broadcaster may not have run since it connected).
-    pub fn list_for(&self, user_id: &str) -> OnlineList {
-        let list = self.snapshot();
-        let extra = list.binary_search_by(|u| u.as_str().cmp(user_id)).is_err().then(|| user_id.to_string());
-        OnlineList { list, extra }
+    /// Who is online on the other nodes, as the cluster last said.
+    pub fn set_remote(&self, users: HashSet<String>) {
+        *self.inner.remote.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(users);
+        self.inner.changed.notify_one();
     }
 
-    /// The last computed online list, sorted.
-    pub fn snapshot(&self) -> Arc<Vec<String>> {
-        self.inner.snapshot.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    fn remote(&self) -> Arc<HashSet<String>> {
+        self.inner.remote.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Records the list the broadcaster computed.
-    pub fn set_snapshot(&self, online: Arc<Vec<String>>) {
-        *self.inner.snapshot.lock().unwrap_or_else(|e| e.into_inner()) = online;
+    /// Everyone online (this node and the others), sorted.
+    pub fn online(&self) -> Vec<String> {
+        let remote = self.remote();
+        let local = self.local();
+        let mut users: Vec<String> = remote.iter().cloned().collect();
+        users.extend(local.keys().filter(|u| !remote.contains(&***u)).map(|u| u.to_string()));
+        drop(local);
+        users.sort_unstable();
+        users
+    }
+
+    /// The list a connecting socket is sent: this node's users as they are now, and the
+    /// other nodes' as last heard. Cheap to build (no sort, shared strings); serialising
+    /// it is the cost the contract sets (every online user, to every new socket).
+    pub fn list_for_new_socket(&self) -> OnlineList {
+        let remote = self.remote();
+        let local: Vec<Arc<str>> = self.local().keys().cloned().collect();
+        OnlineList { local, remote }
     }
 
     /// Wakes the broadcaster (another node's set changed, or a local one did).
@@ -132,6 +157,16 @@ impl Presence {
         self.inner.changed.notified().await;
     }
 
+    /// Records the list just broadcast; false if it is the one sent last time.
+    pub fn note_sent(&self, online: &Arc<Vec<String>>) -> bool {
+        let mut last = self.inner.last_sent.lock().unwrap_or_else(|e| e.into_inner());
+        if **last == **online {
+            return false;
+        }
+        *last = online.clone();
+        true
+    }
+
     /// How long to wait after a broadcast of `list_bytes` to this node's sockets, so that
     /// presence stays within its byte budget.
     pub fn pause_after(&self, list_bytes: usize) -> Duration {
@@ -141,16 +176,20 @@ impl Presence {
     }
 }
 
-/// A sorted online list plus, possibly, one user not yet in it; serialises as one array.
+/// This node's online users plus the other nodes'; serialises as one array, each user once.
 pub struct OnlineList {
-    list: Arc<Vec<String>>,
-    extra: Option<String>,
+    local: Vec<Arc<str>>,
+    remote: Arc<HashSet<String>>,
 }
 
 impl Serialize for OnlineList {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.list.len() + usize::from(self.extra.is_some())))?;
-        for user in self.list.iter().chain(self.extra.iter()) {
+        let local: HashSet<&str> = self.local.iter().map(|u| &**u).collect();
+        let mut seq = serializer.serialize_seq(None)?;
+        for user in &self.local {
+            seq.serialize_element(&**user)?;
+        }
+        for user in self.remote.iter().filter(|u| !local.contains(u.as_str())) {
             seq.serialize_element(user)?;
         }
         seq.end()
@@ -169,13 +208,11 @@ pub fn spawn_broadcaster(io: socketioxide::SocketIo, presence: Presence) {
         loop {
             presence.changed().await;
             tokio::time::sleep(COALESCE).await;
-            let online = presence.local_users();
+            let online = Arc::new(presence.online());
             // A user who left and came back within the interval changes nothing to say.
-            if *presence.snapshot() == online {
+            if !presence.note_sent(&online) {
                 continue;
             }
-            let online = Arc::new(online);
-            presence.set_snapshot(online.clone());
             let event = super::Event::OnlineUsers(&online);
             if let Err(e) = io.emit(event.name(), &event).await {
                 tracing::warn!(error = %e, "presence broadcast failed");
@@ -206,11 +243,18 @@ mod tests {
     }
 
     #[test]
-    fn a_connecting_user_is_in_the_list_it_is_sent() {
+    fn a_new_socket_is_sent_this_node_s_users_and_the_other_nodes_once_each() {
         let p = Presence::default();
-        p.set_snapshot(Arc::new(vec!["a".into(), "c".into()]));
-        assert_eq!(serde_json::to_value(p.list_for("b")).unwrap(), serde_json::json!(["a", "c", "b"]));
-        assert_eq!(serde_json::to_value(p.list_for("c")).unwrap(), serde_json::json!(["a", "c"]));
+        p.connect("a");
+        p.connect("b");
+        p.set_remote(["b".to_string(), "c".to_string()].into());
+        let mut sent: Vec<String> =
+            serde_json::from_value(serde_json::to_value(p.list_for_new_socket()).unwrap()).unwrap();
+        sent.sort();
+        assert_eq!(sent, vec!["a", "b", "c"]);
+        assert_eq!(p.online(), vec!["a", "b", "c"]);
+        p.disconnect("a");
+        assert_eq!(p.online(), vec!["b", "c"]);
     }
 
     #[test]

@@ -99,7 +99,7 @@ async fn on_connect(s: SocketRef, State(ctx): State<SocketContext>) {
     s.join(user_room(&me));
     s.join(session_room(&user.family));
     ctx.presence.connect(&me);
-    let _ = s.emit("getOnlineUsers", &ctx.presence.list_for(&me));
+    let _ = s.emit("getOnlineUsers", &ctx.presence.list_for_new_socket());
 
     s.on("typing", on_typing);
     s.on("identity", on_identity);

@@ -87,6 +87,10 @@ enum Scenario {
     Memory {
         #[arg(long, default_value_t = 1000)]
         connections: usize,
+        /// How many distinct users hold them (round robin, like tabs); default: one each.
+        /// Fewer users keep `getOnlineUsers`, which lists every online user, small.
+        #[arg(long)]
+        users: Option<usize>,
     },
     /// p99 of conversation reads alone, then while clients log in continuously.
     Isolation {
@@ -180,8 +184,9 @@ async fn main() -> anyhow::Result<()> {
             json!({"receivers": receivers, "mode": format!("{mode:?}").to_lowercase(), "messages": messages, "rate": rate}),
             delivery(&ctx, receivers, mode, messages, rate).await?,
         ),
-        Scenario::Memory { connections } => {
-            ("memory", json!({"connections": connections}), memory(&ctx, connections).await?)
+        Scenario::Memory { connections, users } => {
+            let users = users.unwrap_or(connections).min(connections).min(ctx.users.len()).max(1);
+            ("memory", json!({"connections": connections, "users": users}), memory(&ctx, connections, users).await?)
         }
         Scenario::Isolation { readers, logins } => {
             ("isolation", json!({"readers": readers, "logins": logins}), isolation(&ctx, readers, logins).await?)
@@ -463,13 +468,13 @@ async fn create_fanout_room(ctx: &Ctx, sender: &SeededUser, targets: &[SeededUse
     Ok(room_id)
 }
 
-async fn memory(ctx: &Arc<Ctx>, connections: usize) -> anyhow::Result<Value> {
+async fn memory(ctx: &Arc<Ctx>, connections: usize, distinct: usize) -> anyhow::Result<Value> {
     let pid = ctx.server_pid.context("--server-pid is needed to read the server's memory")?;
     anyhow::ensure!(!ctx.users.is_empty(), "--tokens is needed");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_kib = stats::rss_kib(pid)?;
     // Users are reused round robin when there are more connections than users (tabs).
-    let users: Vec<SeededUser> = (0..connections).map(|i| ctx.users[i % ctx.users.len()].clone()).collect();
+    let users: Vec<SeededUser> = (0..connections).map(|i| ctx.users[i % distinct].clone()).collect();
     let started = Instant::now();
     let sockets = sio::connect_many(&ctx.base, &users, None).await?;
     let connect_s = started.elapsed().as_secs_f64();

@@ -58,9 +58,17 @@ fn figures() -> Vec<Figure> {
     add("server RSS idle".into(), "memory", json!({"connections": 1000}), &["idle_rss_kib"], "KiB", false);
     for n in [1000, 10000, 50000] {
         add(
-            format!("memory per idle socket, {n} sockets"),
+            format!("memory per idle socket, {n} sockets of {n} users"),
             "memory",
-            json!({"connections": n}),
+            json!({"connections": n, "users": n}),
+            &["kib_per_connection"],
+            "KiB",
+            false,
+        );
+        add(
+            format!("memory per idle socket, {n} sockets of 100 users"),
+            "memory",
+            json!({"connections": n, "users": 100}),
             &["kib_per_connection"],
             "KiB",
             false,
