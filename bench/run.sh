@@ -146,9 +146,11 @@ bench() {
 }
 
 mkdir -p "$RESULTS"
-: >"$RESULTS/failed.txt"
+touch "$RESULTS/failed.txt"
 for label in $TARGETS; do
   : >"$RESULTS/raw-$label.jsonl"
+  grep -v "^$label: " "$RESULTS/failed.txt" >"$RESULTS/failed.tmp" || true
+  mv "$RESULTS/failed.tmp" "$RESULTS/failed.txt"
   seed "$label"
 
   start_server "$label"
@@ -182,8 +184,12 @@ machine="Machine: $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') Gi
 server pinned to CPU $SERVER_CPU, load generator to CPU $BENCH_CPU; \
 $(date -u +%Y-%m-%d), natter $(git rev-parse --short HEAD), node $(node --version 2>/dev/null || echo -), \
 PostgreSQL $(psql --version | awk '{print $3}'); ${DURATION}s per throughput scenario."
+# Every target's latest results, so that a run of some targets (TARGETS=natter-sqlite)
+# is reported beside the others' last run.
 inputs=()
-for label in $TARGETS; do inputs+=("$RESULTS/raw-$label.jsonl"); done
+for label in natter-sqlite natter-pg natter-pg-2nodes reference-pg; do
+  if [ -s "$RESULTS/raw-$label.jsonl" ]; then inputs+=("$RESULTS/raw-$label.jsonl"); fi
+done
 "$BENCH" report "${inputs[@]}" --markdown "$RESULTS/latest.md" --chart "$RESULTS/chart.svg" --machine "$machine"
 log "wrote $RESULTS/latest.md and $RESULTS/chart.svg"
 cat "$RESULTS/latest.md"

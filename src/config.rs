@@ -130,6 +130,14 @@ pub struct Settings {
 }
 
 impl Settings {
+    pub fn db_options(&self) -> crate::db::DbOptions {
+        crate::db::DbOptions {
+            pool_size: self.database_pool_size,
+            statement_timeout: self.database_statement_timeout,
+            retries: self.database_retries,
+        }
+    }
+
     /// Defaults for tests: random port, no rate limits to trip over, plain-http cookies.
     /// Callers set `data_dir` (and usually nothing else).
     pub fn for_tests() -> Self {

@@ -38,7 +38,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed(plan) => {
             let settings = cli.settings;
             std::fs::create_dir_all(&settings.data_dir).context("creating DATA_DIR")?;
-            let db = Db::connect(&settings.database_url(), settings.database_pool_size).await?;
+            let db = Db::connect(&settings.database_url(), &settings.db_options()).await?;
             db.migrate().await?;
             let hasher = PasswordHasher::new(settings.password_hash, settings.bcrypt_cost, 1).await?;
             let jwt = JwtKeys::new(&settings.resolve_jwt_secret()?, settings.access_token_ttl);

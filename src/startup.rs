@@ -20,10 +20,9 @@ use crate::auth::{JwtKeys, PasswordHasher, SessionCache};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::http::{self, middleware as mw};
-use crate::realtime::{Presence, Realtime, SocketContext};
+use crate::realtime::{Presence, Realtime, RealtimeLayer, SocketContext};
 use crate::services::media::MediaStore;
 use crate::services::rate_limit::AuthRateLimits;
-use socketioxide::layer::SocketIoLayer;
 
 /// Shared by every handler. Cheap to clone: everything inside is a handle.
 #[derive(Clone)]
@@ -42,11 +41,11 @@ pub struct AppState {
 impl AppState {
     /// Connects and migrates the store and prepares keys, hasher, media storage and the
     /// Socket.IO server (whose layer is returned for the router).
-    pub async fn from_settings(settings: Settings) -> anyhow::Result<(Self, SocketIoLayer)> {
+    pub async fn from_settings(settings: Settings) -> anyhow::Result<(Self, RealtimeLayer)> {
         settings.validate()?;
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating DATA_DIR {}", settings.data_dir.display()))?;
-        let db = Db::connect(&settings.database_url(), settings.database_pool_size).await?;
+        let db = Db::connect(&settings.database_url(), &settings.db_options()).await?;
         db.migrate().await.context("applying database migrations")?;
         let secret = settings.resolve_jwt_secret()?;
         let jwt = Arc::new(JwtKeys::new(&secret, settings.access_token_ttl));
@@ -58,7 +57,8 @@ impl AppState {
         let sessions = SessionCache::new(settings.auth_cache_ttl);
         let presence = Presence::new(settings.presence_budget as u64);
         let socket_ctx = SocketContext { db: db.clone(), jwt: jwt.clone(), sessions: sessions.clone(), presence };
-        let (socket_layer, realtime) = Realtime::new(socket_ctx);
+        let (socket_layer, realtime) =
+            Realtime::new(socket_ctx, settings.redis_url.as_deref(), settings.presence_ttl).await?;
         let state = Self { db, settings: Arc::new(settings), jwt, hasher, sessions, media, auth_limits, realtime };
         Ok((state, socket_layer))
     }
@@ -66,10 +66,10 @@ impl AppState {
 
 /// The whole HTTP surface with its layers; Socket.IO answers under `/socket.io/`, inside
 /// CORS and tracing but outside the JSON error net (its responses keep the protocol's shape).
-pub fn router(state: AppState, socket_layer: SocketIoLayer) -> Router {
+pub fn router(state: AppState, socket_layer: RealtimeLayer) -> Router {
     let settings = state.settings.clone();
-    let app = inner_layers(http::router(), &state)
-        .layer(socket_layer)
+    let app = socket_layer
+        .mount(inner_layers(http::router(), &state))
         .layer(axum::middleware::map_request(mw::own_socket_handshake));
     outer_layers(app, &settings).with_state(state)
 }

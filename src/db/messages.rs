@@ -238,8 +238,8 @@ pub async fn update_message_text(
     const SQL: &str =
         "UPDATE messages SET text = $2, edited_at = $3, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL";
     let updated = on_db_write!(db, |pool| {
-        sqlx::query(SQL).bind(id.to_string()).bind(text).bind(now).execute(pool).await?.rows_affected()
-    });
+        sqlx::query(SQL).bind(id.to_string()).bind(text).bind(now).execute(pool).await.map(|r| r.rows_affected())
+    })?;
     if updated == 0 {
         return Ok(None);
     }

@@ -18,8 +18,14 @@ use sqlx::{PgPool, SqlitePool};
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Postgres(PgPool),
+    Postgres(PgStore),
     Sqlite(SqlitePools),
+}
+
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pub pool: PgPool,
+    retries: u32,
 }
 
 /// SQLite allows one writer at a time. Writers that meet in the database wait in its busy
@@ -31,36 +37,93 @@ pub enum Db {
 pub struct SqlitePools {
     pub read: SqlitePool,
     pub write: SqlitePool,
+    retries: u32,
 }
 
 /// Expands `$body` once per backend with `$pool` bound to the pool to read from; each arm
-/// is type-checked separately.
+/// is type-checked separately. `$body` evaluates to `Result<_, sqlx::Error>` (a `?` inside
+/// ends the attempt, not the caller) and is run again, up to `DATABASE_RETRIES` times,
+/// when it fails for a transient reason.
 macro_rules! on_db {
     ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            $crate::db::Db::Postgres($pool) => $body,
-            $crate::db::Db::Sqlite(pools) => {
-                let $pool = &pools.read;
-                $body
-            }
-        }
+        $crate::db::with_retries!($db, true, |$pool| $body, read)
     };
 }
 pub(crate) use on_db;
 
 /// `on_db!` for statements that write (or transactions that do): SQLite's single writer.
+/// A write is retried only after failures that guarantee it did not commit.
 macro_rules! on_db_write {
     ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            $crate::db::Db::Postgres($pool) => $body,
-            $crate::db::Db::Sqlite(pools) => {
-                let $pool = &pools.write;
-                $body
-            }
-        }
+        $crate::db::with_retries!($db, false, |$pool| $body, write)
     };
 }
 pub(crate) use on_db_write;
+
+macro_rules! with_retries {
+    ($db:expr, $idempotent:expr, |$pool:ident| $body:expr, $sqlite_pool:ident) => {{
+        let db: &$crate::db::Db = $db;
+        let mut attempt = 0u32;
+        loop {
+            let result = async {
+                match db {
+                    $crate::db::Db::Postgres(pg) => {
+                        let $pool = &pg.pool;
+                        $body
+                    }
+                    $crate::db::Db::Sqlite(pools) => {
+                        let $pool = &pools.$sqlite_pool;
+                        $body
+                    }
+                }
+            }
+            .await;
+            match result {
+                Err(e) if attempt < db.retries() && $crate::db::is_transient(&e, $idempotent) => {
+                    attempt += 1;
+                    $crate::db::pause_before_retry(&e, attempt).await;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+pub(crate) use with_retries;
+
+/// Whether a failure is worth another try. `idempotent` operations (reads) may also be
+/// retried after a broken connection, where a write might have committed before the
+/// connection broke (retrying could then apply it twice).
+pub(crate) fn is_transient(e: &sqlx::Error, idempotent: bool) -> bool {
+    match e {
+        // No connection could be had: nothing ran.
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Io(_) => idempotent,
+        sqlx::Error::Database(d) => matches!(
+            d.code().as_deref(),
+            // PostgreSQL: serialization failure, deadlock (the transaction was rolled back);
+            // the server shutting down or starting (the statement did not run).
+            Some("40001" | "40P01" | "57P01" | "57P02" | "57P03")
+            // SQLite: busy, locked, busy snapshot (the statement did not run).
+            | Some("5" | "6" | "517")
+        ),
+        _ => false,
+    }
+}
+
+/// A short, growing pause before another attempt.
+pub(crate) async fn pause_before_retry(e: &sqlx::Error, attempt: u32) {
+    tracing::warn!(error = %e, attempt, "transient database error; retrying");
+    tokio::time::sleep(Duration::from_millis(20 << attempt.min(6))).await;
+}
+
+/// How to reach the store.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub pool_size: u32,
+    /// PostgreSQL `statement_timeout`; zero for none.
+    pub statement_timeout: Duration,
+    pub retries: u32,
+}
 
 /// True for a unique-constraint violation (the kind is the same on both backends; the
 /// constraint names are not).
@@ -93,7 +156,8 @@ pub(crate) fn like_pattern(needle: &str) -> String {
 impl Db {
     /// Connects by URL scheme: `sqlite:` or `postgres:`/`postgresql:`. Anything else is an
     /// error, never a silently created file.
-    pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<Self> {
+    pub async fn connect(url: &str, opts: &DbOptions) -> anyhow::Result<Self> {
+        let pool_size = opts.pool_size;
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .with_context(|| "invalid sqlite DATABASE_URL")?
@@ -122,16 +186,20 @@ impl Db {
                 .connect_with(options)
                 .await
                 .context("opening the SQLite database")?;
-            Ok(Self::Sqlite(SqlitePools { read, write }))
+            Ok(Self::Sqlite(SqlitePools { read, write, retries: opts.retries }))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let options = PgConnectOptions::from_str(url).context("invalid postgres DATABASE_URL")?;
+            let mut options = PgConnectOptions::from_str(url).context("invalid postgres DATABASE_URL")?;
+            if !opts.statement_timeout.is_zero() {
+                let ms = opts.statement_timeout.as_millis().to_string();
+                options = options.options([("statement_timeout", ms.as_str())]);
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(pool_size.max(1))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await
                 .context("connecting to PostgreSQL")?;
-            Ok(Self::Postgres(pool))
+            Ok(Self::Postgres(PgStore { pool, retries: opts.retries }))
         } else {
             bail!("DATABASE_URL must start with sqlite: or postgres:// (got an unsupported scheme)")
         }
@@ -140,9 +208,16 @@ impl Db {
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
             Self::Sqlite(pools) => sqlx::migrate!("./migrations/sqlite").run(&pools.write).await?,
-            Self::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Self::Postgres(pg) => sqlx::migrate!("./migrations/postgres").run(&pg.pool).await?,
         }
         Ok(())
+    }
+
+    pub(crate) fn retries(&self) -> u32 {
+        match self {
+            Self::Postgres(pg) => pg.retries,
+            Self::Sqlite(pools) => pools.retries,
+        }
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -159,7 +234,7 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Self::Postgres(pool) => pool.close().await,
+            Self::Postgres(pg) => pg.pool.close().await,
             Self::Sqlite(pools) => {
                 pools.read.close().await;
                 pools.write.close().await;

@@ -161,7 +161,7 @@ pub async fn ensure_group_room(db: &Db, new: NewGroupRoom<'_>, now: i64) -> Resu
             sqlx::query(ADD_MEMBER).bind(&id).bind(member.to_string()).bind(now).execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok((id, true))
+        Ok((id.clone(), true))
     })
 }
 

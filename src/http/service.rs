@@ -1,4 +1,4 @@
-//! Service endpoints: `/healthz` (process up) and `/readyz` (store reachable).
+//! Service endpoints: `/healthz` (process up) and `/readyz` (store and bus reachable).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,11 +17,29 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready", "store": "ok", "backend": state.db.backend_name()}))),
+    let store = match state.db.ping().await {
+        Ok(()) => "ok",
         Err(e) => {
             tracing::warn!(error = %e, "readiness: store unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "store": "unreachable"})))
+            "unreachable"
         }
-    }
+    };
+    // A single node has no bus to reach: its events stay in the process.
+    let bus = match state.realtime.bus_reachable().await {
+        None => "local",
+        Some(true) => "ok",
+        Some(false) => {
+            tracing::warn!("readiness: Redis unreachable");
+            "unreachable"
+        }
+    };
+    let ready = store == "ok" && bus != "unreachable";
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = json!({
+        "status": if ready { "ready" } else { "unavailable" },
+        "store": store,
+        "backend": state.db.backend_name(),
+        "bus": bus,
+    });
+    (status, Json(body))
 }

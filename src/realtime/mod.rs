@@ -5,12 +5,21 @@
 //! `Realtime` after their write has committed; events never carry anything the store does
 //! not already have, so a client that missed one catches up over REST.
 
+pub mod cluster;
 mod presence;
 mod socket;
 
+use std::time::Duration;
+
+use anyhow::Context;
 use serde::Serialize;
 use socketioxide::SocketIo;
+use socketioxide::adapter::Emitter;
 use socketioxide::layer::SocketIoLayer;
+use socketioxide_redis::{FredAdapter, RedisAdapterConfig, RedisAdapterCtr};
+use tokio::sync::mpsc;
+
+use cluster::{Cluster, Invalidation};
 
 pub use presence::Presence;
 
@@ -75,6 +84,20 @@ pub fn channel_room(room_id: &str) -> String {
     format!("room:{room_id}")
 }
 
+/// Sockets are spread over this many presence groups, so that a `getOnlineUsers`
+/// broadcast can go out one group at a time (see `presence`).
+pub const PRESENCE_GROUPS: u32 = 32;
+
+/// The presence group of a socket, from its id.
+pub fn presence_room(socket_id: &str) -> String {
+    let hash = socket_id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    presence_group_room(hash % PRESENCE_GROUPS)
+}
+
+pub fn presence_group_room(group: u32) -> String {
+    format!("presence:{group}")
+}
+
 /// What socket handlers need; deliberately not `AppState` (which holds the `SocketIo`).
 #[derive(Clone)]
 pub struct SocketContext {
@@ -84,49 +107,171 @@ pub struct SocketContext {
     pub presence: Presence,
 }
 
+/// This node's Socket.IO server: with the in-process adapter (one node) or the Redis
+/// adapter of socketioxide (a cluster: `io.to(room).emit` reaches sockets on every node).
+#[derive(Clone)]
+enum Io {
+    Local(SocketIo),
+    Redis(SocketIo<RedisIo>),
+}
+
+type RedisIo = FredAdapter<Emitter>;
+
+/// Expands `$body` once per adapter with `$io` bound to the `SocketIo`.
+macro_rules! on_io {
+    ($io:expr, |$s:ident| $body:expr) => {
+        match $io {
+            Io::Local($s) => $body,
+            Io::Redis($s) => $body,
+        }
+    };
+}
+
+/// The Socket.IO layer to mount on the router, whichever the adapter.
+pub enum RealtimeLayer {
+    Local(SocketIoLayer),
+    Redis(SocketIoLayer<RedisIo>),
+}
+
+impl RealtimeLayer {
+    pub fn mount<S: Clone + Send + Sync + 'static>(self, router: axum::Router<S>) -> axum::Router<S> {
+        match self {
+            Self::Local(layer) => router.layer(layer),
+            Self::Redis(layer) => router.layer(layer),
+        }
+    }
+}
+
 /// The handle services use to emit.
 #[derive(Clone)]
 pub struct Realtime {
-    io: SocketIo,
+    io: Io,
+    outbox: mpsc::Sender<Outgoing>,
     presence: Presence,
+    cluster: Option<Cluster>,
+}
+
+/// What services hand to the outbox: events leave in the order they were committed, and a
+/// request never waits for the bus (with Redis unreachable a publish can take seconds).
+enum Outgoing {
+    Emit { rooms: Vec<String>, name: &'static str, payload: serde_json::Value },
+    Disconnect { rooms: Vec<String> },
+}
+
+/// Events waiting beyond this are dropped (and logged): they are all in the store, and a
+/// client that missed one catches up over REST.
+const OUTBOX_CAPACITY: usize = 100_000;
+
+/// One task per node sends the outbox's events in order.
+fn spawn_outbox(io: Io) -> mpsc::Sender<Outgoing> {
+    let (tx, mut rx) = mpsc::channel::<Outgoing>(OUTBOX_CAPACITY);
+    tokio::spawn(async move {
+        while let Some(out) = rx.recv().await {
+            match out {
+                Outgoing::Emit { rooms, name, payload } => {
+                    let result = on_io!(&io, |io| io.to(rooms.clone()).emit(name, &payload).await);
+                    if let Err(e) = result {
+                        // The Redis adapter gives up before emitting locally when Redis is
+                        // unreachable: this node's own sockets still hear it.
+                        tracing::warn!(error = %e, event = name, "emit failed; delivering to this node's sockets only");
+                        if let Io::Redis(io) = &io
+                            && let Err(e) = io.local().to(rooms).emit(name, &payload).await
+                        {
+                            tracing::warn!(error = %e, event = name, "local emit failed");
+                        }
+                    }
+                }
+                Outgoing::Disconnect { rooms } => {
+                    if let Err(e) = on_io!(&io, |io| io.to(rooms.clone()).disconnect().await) {
+                        tracing::warn!(error = %e, "disconnecting revoked sockets failed");
+                        if let Io::Redis(io) = &io {
+                            let _ = io.local().to(rooms).disconnect().await;
+                        }
+                    }
+                }
+            }
+        }
+    });
+    tx
+}
+
+fn builder() -> socketioxide::SocketIoBuilder {
+    SocketIo::builder()
+        .max_payload(1_000_000)
+        // Client frames are small events; a large one still fits (the buffer grows).
+        .ws_read_buffer_size(1024)
 }
 
 impl Realtime {
     /// Builds the Socket.IO layer (mounted at `/socket.io/`) and its handle, and starts the
-    /// presence broadcaster.
-    pub fn new(ctx: SocketContext) -> (SocketIoLayer, Self) {
+    /// presence broadcaster. With a Redis URL the node joins the cluster behind it.
+    pub async fn new(
+        ctx: SocketContext,
+        redis_url: Option<&str>,
+        presence_ttl: Duration,
+    ) -> anyhow::Result<(RealtimeLayer, Self)> {
         let presence = ctx.presence.clone();
-        let (layer, io) = SocketIo::builder()
-            .max_payload(1_000_000)
-            // Client frames are small events; a large one still fits (the buffer grows).
-            .ws_read_buffer_size(1024)
-            .with_state(ctx)
-            .build_layer();
-        socket::register(&io);
-        presence::spawn_broadcaster(io.clone(), presence.clone());
-        (layer, Self { io, presence })
+        let Some(url) = redis_url else {
+            let (layer, io) = builder().with_state(ctx).build_layer();
+            socket::register(&io);
+            presence::spawn_broadcaster(io.clone(), presence.clone(), None);
+            let outbox = spawn_outbox(Io::Local(io.clone()));
+            return Ok((RealtimeLayer::Local(layer), Self { io: Io::Local(io), outbox, presence, cluster: None }));
+        };
+        let redis = cluster::redis_config(url)?;
+        let cluster = Cluster::connect(&redis, presence_ttl).await?;
+        let adapter = RedisAdapterCtr::new_with_fred_config(
+            cluster::subscriber(&redis).await?,
+            RedisAdapterConfig::new().with_prefix("natter-sio"),
+        )
+        .await
+        .context("starting the Socket.IO Redis adapter")?;
+        cluster.spawn_listener(cluster::subscriber(&redis).await?, presence.clone(), ctx.sessions.clone());
+        let (layer, io) = builder().with_adapter::<RedisIo>(adapter).with_state(ctx).build_layer();
+        socket::register(&io).await.map_err(|e| anyhow::anyhow!("joining the Socket.IO cluster: {e}"))?;
+        presence::spawn_broadcaster(io.clone(), presence.clone(), Some(cluster.clone()));
+        tracing::info!(node = cluster.node_id(), "joined the cluster through Redis");
+        let outbox = spawn_outbox(Io::Redis(io.clone()));
+        Ok((RealtimeLayer::Redis(layer), Self { io: Io::Redis(io), outbox, presence, cluster: Some(cluster) }))
     }
 
     pub fn presence(&self) -> &Presence {
         &self.presence
     }
 
+    /// `Some(reachable)` in cluster mode, `None` on a single node (nothing to reach).
+    pub async fn bus_reachable(&self) -> Option<bool> {
+        match &self.cluster {
+            Some(cluster) => Some(cluster.ping().await),
+            None => None,
+        }
+    }
+
+    fn send(&self, out: Outgoing) {
+        if let Err(e) = self.outbox.try_send(out) {
+            tracing::warn!(error = %e, "realtime outbox full or closed; event dropped (clients catch up over REST)");
+        }
+    }
+
+    /// Emits to `rooms` on every node, after the events queued before it.
+    async fn emit_to(&self, rooms: Vec<String>, event: &Event<'_>) {
+        match serde_json::to_value(event) {
+            Ok(payload) => self.send(Outgoing::Emit { rooms, name: event.name(), payload }),
+            Err(e) => tracing::error!(error = %e, event = event.name(), "event not serialisable"),
+        }
+    }
+
     /// Emits to every socket of each of `users`.
     pub async fn to_users<'u>(&self, users: impl IntoIterator<Item = &'u str>, event: &Event<'_>) {
         let rooms: Vec<String> = users.into_iter().map(user_room).collect();
-        if rooms.is_empty() {
-            return;
-        }
-        if let Err(e) = self.io.to(rooms).emit(event.name(), event).await {
-            tracing::warn!(error = %e, event = event.name(), "emit failed");
+        if !rooms.is_empty() {
+            self.emit_to(rooms, event).await;
         }
     }
 
     /// Emits to the sockets subscribed to a room's channel.
     pub async fn to_channel(&self, room_id: &str, event: &Event<'_>) {
-        if let Err(e) = self.io.to(channel_room(room_id)).emit(event.name(), event).await {
-            tracing::warn!(error = %e, event = event.name(), "emit failed");
-        }
+        self.emit_to(vec![channel_room(room_id)], event).await;
     }
 
     /// Tells the sockets of these sessions why, then disconnects them.
@@ -139,10 +284,22 @@ impl Realtime {
 
     /// Tells the other nodes that these sessions were revoked, so that their session caches
     /// drop them too. A single node has nobody to tell.
-    pub async fn forget_sessions(&self, _families: &[String]) {}
+    pub async fn forget_sessions(&self, families: &[String]) {
+        if let Some(cluster) = &self.cluster {
+            for family in families {
+                let node = cluster.node_id().to_string();
+                cluster.publish_invalidation(&Invalidation::Session { node, family: family.clone() }).await;
+            }
+        }
+    }
 
     /// Tells the other nodes that a user changed (see `forget_sessions`).
-    pub async fn forget_user(&self, _user_id: &str) {}
+    pub async fn forget_user(&self, user_id: &str) {
+        if let Some(cluster) = &self.cluster {
+            let node = cluster.node_id().to_string();
+            cluster.publish_invalidation(&Invalidation::User { node, user: user_id.to_string() }).await;
+        }
+    }
 
     /// Disconnects every socket of a user (account deleted).
     pub async fn disconnect_user(&self, user_id: &str, reason: &str) {
@@ -151,15 +308,15 @@ impl Realtime {
 
     async fn kick(&self, rooms: Vec<String>, reason: &str) {
         let event = Event::SessionRevoked { reason };
-        if let Err(e) = self.io.to(rooms.clone()).emit(event.name(), &event).await {
-            tracing::warn!(error = %e, "sessionRevoked emit failed");
-        }
-        if let Err(e) = self.io.to(rooms).disconnect().await {
-            tracing::warn!(error = %e, "disconnecting revoked sockets failed");
-        }
+        self.emit_to(rooms.clone(), &event).await;
+        self.send(Outgoing::Disconnect { rooms });
     }
 
+    /// Closes this node's sockets; a cluster node also withdraws its presence record.
     pub async fn close(&self) {
-        self.io.close().await;
+        if let Some(cluster) = &self.cluster {
+            cluster.leave().await;
+        }
+        on_io!(&self.io, |io| io.close().await);
     }
 }

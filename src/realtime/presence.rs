@@ -9,15 +9,22 @@
 //! ones less often. A connecting socket is always sent the current list at once.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::ser::{Serialize, SerializeSeq, Serializer};
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
 use tokio::sync::Notify;
+
+use super::cluster::Cluster;
 
 /// How long changes are gathered before one broadcast.
 pub const COALESCE: Duration = Duration::from_millis(100);
+/// Broadcasts bigger than this (list bytes × sockets) go out a group at a time, this far apart.
+const GROUP_GAP_ABOVE: usize = 4 * 1024 * 1024;
+const GROUP_GAP: Duration = Duration::from_millis(10);
 /// The longest pause between two broadcasts, however large the instance.
 const MAX_PAUSE: Duration = Duration::from_secs(60);
 
@@ -34,6 +41,8 @@ struct Inner {
     /// The list last broadcast, sorted.
     last_sent: Mutex<Arc<Vec<String>>>,
     changed: Notify,
+    /// Set when this node's own set changed since the cluster was last told.
+    local_changed: AtomicBool,
     budget_bytes_per_sec: u64,
 }
 
@@ -52,6 +61,7 @@ impl Presence {
                 remote: Mutex::new(Arc::new(HashSet::new())),
                 last_sent: Mutex::new(Arc::new(Vec::new())),
                 changed: Notify::new(),
+                local_changed: AtomicBool::new(false),
                 budget_bytes_per_sec: budget_bytes_per_sec.max(1),
             }),
         }
@@ -77,7 +87,7 @@ impl Presence {
         drop(map);
         self.inner.sockets.fetch_add(1, Ordering::Relaxed);
         if came_online {
-            self.inner.changed.notify_one();
+            self.flag_local_change();
         }
         came_online
     }
@@ -101,7 +111,7 @@ impl Presence {
             self.inner.sockets.fetch_sub(1, Ordering::Relaxed);
         }
         if went_offline {
-            self.inner.changed.notify_one();
+            self.flag_local_change();
         }
         went_offline
     }
@@ -118,10 +128,18 @@ impl Presence {
         self.inner.sockets.load(Ordering::Relaxed)
     }
 
+    fn flag_local_change(&self) {
+        self.inner.local_changed.store(true, Ordering::Release);
+        self.inner.changed.notify_one();
+    }
+
+    fn take_local_change(&self) -> bool {
+        self.inner.local_changed.swap(false, Ordering::AcqRel)
+    }
+
     /// Who is online on the other nodes, as the cluster last said.
     pub fn set_remote(&self, users: HashSet<String>) {
         *self.inner.remote.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(users);
-        self.inner.changed.notify_one();
     }
 
     fn remote(&self) -> Arc<HashSet<String>> {
@@ -202,24 +220,64 @@ pub fn json_len(list: &[String]) -> usize {
 }
 
 /// One task per node: after a change, waits `COALESCE`, then sends the online list once
-/// to this node's sockets (if it changed), then pauses as the budget says.
-pub fn spawn_broadcaster(io: socketioxide::SocketIo, presence: Presence) {
+/// to this node's own sockets (if it changed; every node tells its own), then pauses as
+/// the budget says. In a cluster it also writes this node's set to Redis when it changed
+/// and at every heartbeat, and reads the other nodes' sets.
+pub fn spawn_broadcaster<A: Adapter>(io: SocketIo<A>, presence: Presence, cluster: Option<Cluster>) {
     tokio::spawn(async move {
+        let heartbeat = cluster.as_ref().map_or(Duration::from_secs(3600), Cluster::heartbeat);
+        let mut beat = tokio::time::interval(heartbeat);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            presence.changed().await;
+            let beat_due = tokio::select! {
+                () = presence.changed() => false,
+                _ = beat.tick() => true,
+            };
             tokio::time::sleep(COALESCE).await;
+            if let Some(cluster) = &cluster {
+                sync_with_cluster(cluster, &presence, beat_due).await;
+            }
             let online = Arc::new(presence.online());
             // A user who left and came back within the interval changes nothing to say.
             if !presence.note_sent(&online) {
                 continue;
             }
             let event = super::Event::OnlineUsers(&online);
-            if let Err(e) = io.emit(event.name(), &event).await {
-                tracing::warn!(error = %e, "presence broadcast failed");
+            let bytes = json_len(&online);
+            // One group of sockets at a time: each socket copies the whole list into its
+            // own websocket frame, and 10,000 such copies queued at once would hold up
+            // every message behind them for a second. Groups are serialised once each.
+            let gap = if bytes * presence.socket_count() > GROUP_GAP_ABOVE { GROUP_GAP } else { Duration::ZERO };
+            for group in 0..super::PRESENCE_GROUPS {
+                let room = super::presence_group_room(group);
+                if let Err(e) = io.local().to(room).emit(event.name(), &event).await {
+                    tracing::warn!(error = %e, "presence broadcast failed");
+                }
+                if !gap.is_zero() {
+                    tokio::time::sleep(gap).await;
+                }
             }
-            tokio::time::sleep(presence.pause_after(json_len(&online))).await;
+            tokio::time::sleep(presence.pause_after(bytes)).await;
         }
     });
+}
+
+/// Publishes this node's set if it changed (or the heartbeat is due) and reads the others'.
+/// With Redis unreachable the last known view of the other nodes stays.
+async fn sync_with_cluster(cluster: &Cluster, presence: &Presence, beat_due: bool) {
+    let local_changed = presence.take_local_change();
+    if local_changed || beat_due {
+        if let Err(e) = cluster.write_local(&presence.local_users()).await {
+            tracing::warn!(error = %e, "could not publish this node's presence");
+            presence.flag_local_change(); // try again next time
+        } else if local_changed && let Err(e) = cluster.publish_presence_change().await {
+            tracing::warn!(error = %e, "could not announce a presence change");
+        }
+    }
+    match cluster.others_online().await {
+        Ok(others) => presence.set_remote(others),
+        Err(e) => tracing::warn!(error = %e, "could not read the other nodes' presence"),
+    }
 }
 
 #[cfg(test)]

@@ -6,10 +6,12 @@ use std::fmt;
 use axum_extra::extract::cookie::CookieJar;
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
+use socketioxide_core::adapter::DefinedAdapter;
 
-use super::{Event, SocketContext, channel_room, session_room, user_room};
+use super::{Event, SocketContext, channel_room, presence_room, session_room, user_room};
 use crate::auth::extract::ACCESS_COOKIE;
 use crate::db::rooms;
 use crate::domain::{RoomId, UserId};
@@ -33,13 +35,15 @@ impl fmt::Display for Refused {
     }
 }
 
-pub fn register(io: &SocketIo) {
-    io.ns("/", on_connect.with(authenticate));
+/// Mounts the handlers on the default namespace. With the Redis adapter the result is the
+/// future that subscribes this node to the cluster's channels.
+pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> A::InitRes {
+    io.ns("/", on_connect.with(authenticate))
 }
 
 /// Tokens offered by a handshake, in order: `auth.token`, `Authorization: Bearer`, the
 /// `jwt` cookie. The first valid one wins, so a stale cookie does not hide a good token.
-fn offered_tokens(s: &SocketRef, auth: Option<&Value>) -> Vec<String> {
+fn offered_tokens<A: Adapter>(s: &SocketRef<A>, auth: Option<&Value>) -> Vec<String> {
     let mut tokens = Vec::new();
     if let Some(token) = auth.and_then(|a| a.get("token")).and_then(Value::as_str) {
         tokens.push(token.trim_start_matches("Bearer ").to_string());
@@ -60,8 +64,8 @@ fn offered_tokens(s: &SocketRef, auth: Option<&Value>) -> Vec<String> {
 /// Connect middleware: refuses the handshake unless it carries a valid access token of a
 /// live session. A `userId` in the query is never trusted: the socket is bound to the
 /// token's user whatever the query says.
-async fn authenticate(
-    s: SocketRef,
+async fn authenticate<A: Adapter>(
+    s: SocketRef<A>,
     State(ctx): State<SocketContext>,
     TryData(auth): TryData<Value>,
 ) -> Result<(), Refused> {
@@ -86,11 +90,11 @@ async fn authenticate(
     Err(Refused("Invalid, expired or revoked token"))
 }
 
-fn socket_user(s: &SocketRef) -> Option<SocketUser> {
+fn socket_user<A: Adapter>(s: &SocketRef<A>) -> Option<SocketUser> {
     s.extensions.get::<SocketUser>()
 }
 
-async fn on_connect(s: SocketRef, State(ctx): State<SocketContext>) {
+async fn on_connect<A: Adapter>(s: SocketRef<A>, State(ctx): State<SocketContext>) {
     let Some(user) = socket_user(&s) else {
         let _ = s.disconnect();
         return;
@@ -98,6 +102,7 @@ async fn on_connect(s: SocketRef, State(ctx): State<SocketContext>) {
     let me = user.user_id.to_string();
     s.join(user_room(&me));
     s.join(session_room(&user.family));
+    s.join(presence_room(&s.id.to_string()));
     ctx.presence.connect(&me);
     let _ = s.emit("getOnlineUsers", &ctx.presence.list_for_new_socket());
 
@@ -105,7 +110,7 @@ async fn on_connect(s: SocketRef, State(ctx): State<SocketContext>) {
     s.on("identity", on_identity);
     s.on("subscribe", on_subscribe);
     s.on("unsubscribe", on_unsubscribe);
-    s.on_disconnect(async |s: SocketRef, State(ctx): State<SocketContext>| {
+    s.on_disconnect(async |s: SocketRef<A>, State(ctx): State<SocketContext>| {
         if let Some(user) = socket_user(&s) {
             ctx.presence.disconnect(&user.user_id.to_string());
         }
@@ -128,8 +133,8 @@ fn ack_error(status: u16, code: &str, message: &str) -> Value {
 }
 
 /// The room named by the payload, if the socket's user is a member of it.
-async fn member_room(
-    s: &SocketRef,
+async fn member_room<A: Adapter>(
+    s: &SocketRef<A>,
     ctx: &SocketContext,
     payload: Option<&Value>,
 ) -> Result<(SocketUser, RoomId), Value> {
@@ -147,7 +152,12 @@ async fn member_room(
 }
 
 /// `typing {roomId}`: tells the room's other members.
-async fn on_typing(s: SocketRef, io: SocketIo, State(ctx): State<SocketContext>, TryData(payload): TryData<Value>) {
+async fn on_typing<A: Adapter>(
+    s: SocketRef<A>,
+    io: SocketIo<A>,
+    State(ctx): State<SocketContext>,
+    TryData(payload): TryData<Value>,
+) {
     let Ok((user, room)) = member_room(&s, &ctx, payload.as_ref().ok()).await else { return };
     let room_id = room.to_string();
     let me = user.user_id.to_string();
@@ -164,16 +174,16 @@ async fn on_typing(s: SocketRef, io: SocketIo, State(ctx): State<SocketContext>,
 
 /// `identity(userId)`: kept for the chat-API tutorial's clients. The socket is already
 /// bound to its authenticated user; the claimed id changes nothing.
-async fn on_identity(s: SocketRef, ack: AckSender) {
+async fn on_identity<A: Adapter>(s: SocketRef<A>, ack: AckSender<A>) {
     let Some(user) = socket_user(&s) else { return };
     let _ = ack.send(&json!({"success": true, "userId": user.user_id.to_string()}));
 }
 
 /// `subscribe(roomId, otherUserId?)`: joins the room's channel (`new message` events), for
 /// members only. `otherUserId` is ignored: nobody subscribes someone else's sockets.
-async fn on_subscribe(
-    s: SocketRef,
-    ack: AckSender,
+async fn on_subscribe<A: Adapter>(
+    s: SocketRef<A>,
+    ack: AckSender<A>,
     State(ctx): State<SocketContext>,
     TryData(payload): TryData<Value>,
 ) {
@@ -189,7 +199,7 @@ async fn on_subscribe(
 }
 
 /// `unsubscribe(roomId)`: leaves the room's channel.
-async fn on_unsubscribe(s: SocketRef, ack: AckSender, TryData(payload): TryData<Value>) {
+async fn on_unsubscribe<A: Adapter>(s: SocketRef<A>, ack: AckSender<A>, TryData(payload): TryData<Value>) {
     match payload.ok().as_ref().and_then(room_id_of) {
         Some(room) => {
             s.leave(channel_room(&room.to_string()));

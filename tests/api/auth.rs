@@ -310,7 +310,7 @@ async fn users_imported_with_bcrypt_hashes_can_log_in() {
         natter::db::Db::Sqlite(pools) => {
             sqlx::query(SQL).bind(&hash).execute(&pools.write).await.map(|r| r.rows_affected())
         }
-        natter::db::Db::Postgres(pool) => sqlx::query(SQL).bind(&hash).execute(pool).await.map(|r| r.rows_affected()),
+        natter::db::Db::Postgres(pg) => sqlx::query(SQL).bind(&hash).execute(&pg.pool).await.map(|r| r.rows_affected()),
     }
     .unwrap();
     let body = json!({"email": "ann@example.com", "password": "node-era-pass"});

@@ -10,9 +10,17 @@ pub const PASSWORD: &str = "Sup3r-secret-pw";
 pub const PNG_1X1: &str =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
 
+/// The store a test binary runs its tests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub state: AppState,
+    _database: Option<TestDatabase>,
     _dir: tempfile::TempDir,
 }
 
@@ -32,30 +40,70 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     init_test_logging();
     let dir = tempfile::tempdir().expect("temp dir");
+    let database = match crate::BACKEND {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(TestDatabase::create().await),
+    };
     let mut settings = Settings::for_tests();
     settings.data_dir = dir.path().to_path_buf();
-    settings.database_url = test_database_url().await;
+    settings.database_url = database.as_ref().map(|d| d.url.clone());
     configure(&mut settings);
     let app = App::build(settings).await.expect("app builds");
     let addr = app.addr();
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
-    TestApp { addr, state, _dir: dir }
+    TestApp { addr, state, _database: database, _dir: dir }
 }
 
-/// `None` (a SQLite file in the test's data dir) unless `TEST_DATABASE_URL` names a
-/// PostgreSQL server: then each test gets a fresh, randomly named database on it.
-async fn test_database_url() -> Option<String> {
-    let base = std::env::var("TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"))?;
-    let name = format!("natter_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(&base).await.expect("TEST_DATABASE_URL reachable");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .expect("create test database");
-    admin.close().await;
-    let (prefix, _) = base.rsplit_once('/').expect("TEST_DATABASE_URL ends with /<database>");
-    Some(format!("{prefix}/{name}"))
+/// The PostgreSQL server the `api_postgres` tests use.
+pub fn postgres_server_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A randomly named database on the test PostgreSQL server, dropped (connections and all)
+/// when the test ends, so that runs never see each other's data.
+pub struct TestDatabase {
+    pub url: String,
+    name: String,
+    admin_url: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        let admin_url = postgres_server_url();
+        let name = format!("natter_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is needed at {admin_url} for this test ({e}); start it, or point \
+                 TEST_DATABASE_URL at another server"
+            )
+        });
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .expect("create test database");
+        admin.close().await;
+        let (prefix, _) = admin_url.rsplit_once('/').expect("TEST_DATABASE_URL ends with /<database>");
+        Self { url: format!("{prefix}/{name}"), name, admin_url }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime: do the async cleanup on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                if let Ok(admin) = sqlx::PgPool::connect(&admin_url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await;
+                    admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 fn init_test_logging() {

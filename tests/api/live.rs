@@ -39,10 +39,15 @@ fn payload_value(payload: Payload) -> Value {
 
 /// Connects to the app's Socket.IO endpoint. `query` is appended to the URL (`userId=…`).
 pub async fn connect(app: &TestApp, auth: Auth<'_>, query: Option<&str>) -> LiveSocket {
+    connect_to(app.addr, auth, query).await
+}
+
+/// `connect` to a server by address (a node of a cluster).
+pub async fn connect_to(addr: std::net::SocketAddr, auth: Auth<'_>, query: Option<&str>) -> LiveSocket {
     let (tx, rx) = mpsc::unbounded_channel();
     let url = match query {
-        Some(q) => format!("http://{}/?{q}", app.addr),
-        None => format!("http://{}/", app.addr),
+        Some(q) => format!("http://{addr}/?{q}"),
+        None => format!("http://{addr}/"),
     };
     let record = |name: &'static str, tx: mpsc::UnboundedSender<(String, Value)>| {
         move |payload: Payload, _: Client| {

@@ -1,5 +1,9 @@
-//! Integration tests: the real server on a random port with its own temporary SQLite file,
-//! driven over HTTP by a real client with a cookie jar. One test binary.
+//! Integration tests: the real server on a random port, driven over HTTP and Socket.IO by
+//! real clients. This binary runs every test on a temporary SQLite file; `api_postgres`
+//! runs the same test bodies on PostgreSQL.
+
+/// Which store this test binary runs on.
+pub const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 
 mod helpers;
 

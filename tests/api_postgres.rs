@@ -1,0 +1,34 @@
+//! The integration suite of `tests/api` (the same test bodies), on PostgreSQL: every test
+//! gets a fresh database on the server at `TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`, as on the development and CI machines),
+//! dropped when the test ends.
+
+/// Which store this test binary runs on.
+pub const BACKEND: helpers::Backend = helpers::Backend::Postgres;
+
+#[path = "api/auth.rs"]
+mod auth;
+#[path = "api/errors.rs"]
+mod errors;
+#[path = "api/helpers.rs"]
+mod helpers;
+#[path = "api/images.rs"]
+mod images;
+#[path = "api/live.rs"]
+mod live;
+#[path = "api/messages.rs"]
+mod messages;
+#[path = "api/realtime.rs"]
+mod realtime;
+#[path = "api/rooms.rs"]
+mod rooms;
+#[path = "api/seed.rs"]
+mod seed;
+#[path = "api/startup.rs"]
+mod startup;
+#[path = "api/static_files.rs"]
+mod static_files;
+#[path = "api/tokens.rs"]
+mod tokens;
+#[path = "api/users.rs"]
+mod users;

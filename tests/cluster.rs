@@ -1,0 +1,415 @@
+//! Multi-node tests: two or three real `natter` processes on different ports sharing one
+//! PostgreSQL database (a fresh one per test, on `TEST_DATABASE_URL`) and one Redis server
+//! (a private `redis-server` per test on a free port, so a test can restart it), driven by
+//! real HTTP and Socket.IO clients.
+
+/// The store these tests run on (shared with the `api` helpers).
+pub const BACKEND: helpers::Backend = helpers::Backend::Postgres;
+
+#[path = "api/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+#[path = "api/live.rs"]
+#[allow(dead_code)]
+mod live;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+use helpers::{PASSWORD, TestDatabase};
+use live::{Auth, LiveSocket, connect_to};
+
+const SECRET: &str = "cluster-test-secret-cluster-test-secret-01";
+/// Short, so that a dead node stops counting within the test's patience.
+const PRESENCE_TTL: &str = "1500ms";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ok() {
+        assert!(Instant::now() < deadline, "{what} within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A private Redis server (nothing on disk, like the machines' own).
+struct Redis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Redis {
+    fn start() -> Self {
+        let mut redis = Self { port: free_port(), child: None };
+        redis.spawn();
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is needed on PATH for the cluster tests (apt-get install redis-server)");
+        self.child = Some(child);
+        let port = self.port;
+        wait_until("redis-server accepts connections", Duration::from_secs(10), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// One natter process.
+struct Node {
+    addr: SocketAddr,
+    child: Option<Child>,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    fn start(database_url: &str, redis_url: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let log = std::env::var_os("TEST_LOG").is_some();
+        let child = Command::new(env!("CARGO_BIN_EXE_natter"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PORT", port.to_string())
+            .env("DATA_DIR", dir.path())
+            .env("DATABASE_URL", database_url)
+            .env("REDIS_URL", redis_url)
+            .env("JWT_SECRET", SECRET)
+            .env("PRESENCE_TTL", PRESENCE_TTL)
+            .env("AUTH_RATE_LIMIT_IP", "0")
+            .env("AUTH_RATE_LIMIT_ACCOUNT", "0")
+            .env("BCRYPT_COST", "4")
+            .env("LOG_LEVEL", if log { "info" } else { "error" })
+            .stdout(if log { Stdio::inherit() } else { Stdio::null() })
+            .stderr(if log { Stdio::inherit() } else { Stdio::null() })
+            .spawn()
+            .expect("start natter");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        let node = Self { addr, child: Some(child), _dir: dir };
+        wait_until("a node answers /healthz", Duration::from_secs(30), || http_ok(&node.url("/healthz")));
+        node
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// SIGKILL: no goodbye to Redis, no cleanup.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Whether `GET url` answers 200 (a blocking probe, for start-up waits).
+fn http_ok(url: &str) -> bool {
+    use std::io::{Read, Write};
+    let Some(rest) = url.strip_prefix("http://") else { return false };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let Ok(mut stream) = TcpStream::connect(host) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if write!(stream, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.starts_with("HTTP/1.1 200")
+}
+
+struct Cluster {
+    nodes: Vec<Node>,
+    redis: Redis,
+    _database: TestDatabase,
+}
+
+impl Cluster {
+    async fn start(n: usize) -> Self {
+        let database = TestDatabase::create().await;
+        let redis = Redis::start();
+        // The first node migrates the fresh database; the others start once it is done.
+        let mut nodes = vec![Node::start(&database.url, &redis.url())];
+        for _ in 1..n {
+            nodes.push(Node::start(&database.url, &redis.url()));
+        }
+        Self { nodes, redis, _database: database }
+    }
+
+    fn node(&self, i: usize) -> &Node {
+        &self.nodes[i]
+    }
+}
+
+struct User {
+    id: String,
+    token: String,
+    http: Client,
+}
+
+fn bearer_client(token: &str) -> Client {
+    helpers::bearer(token)
+}
+
+async fn signup(node: &Node, name: &str) -> User {
+    let body = json!({"fullName": name, "email": format!("{name}@example.com"), "password": PASSWORD});
+    let response = Client::new().post(node.url("/api/auth/signup")).json(&body).send().await.expect("signup");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let login = json!({"email": format!("{name}@example.com"), "password": PASSWORD});
+    let response = Client::new().post(node.url("/api/auth/login")).json(&login).send().await.expect("login");
+    let body: Value = response.json().await.expect("json");
+    let token = body["accessToken"].as_str().expect("accessToken").to_string();
+    User { id: body["_id"].as_str().expect("_id").to_string(), http: bearer_client(&token), token }
+}
+
+async fn socket_on(node: &Node, user: &User) -> LiveSocket {
+    let mut socket = connect_to(node.addr, Auth::Token(&user.token), None).await;
+    socket.next("getOnlineUsers").await;
+    socket
+}
+
+async fn send_dm(node: &Node, from: &User, to: &User, text: &str) -> Value {
+    let response = from
+        .http
+        .post(node.url(&format!("/api/messages/send/{}", to.id)))
+        .json(&json!({"text": text}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::CREATED, "send through {}", node.addr);
+    response.json().await.expect("json")
+}
+
+/// Waits for a `newMessage` with this text, skipping others.
+async fn expect_message(socket: &mut LiveSocket, text: &str) -> Value {
+    loop {
+        let message = socket.next("newMessage").await;
+        if message["text"] == text {
+            return message;
+        }
+    }
+}
+
+/// Waits for a `getOnlineUsers` list that satisfies `ok`.
+async fn expect_online(socket: &mut LiveSocket, what: &str, ok: impl Fn(&[String]) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        assert!(!remaining.is_zero(), "no getOnlineUsers where {what}");
+        let list = socket.collect("getOnlineUsers", Duration::from_millis(250).min(remaining)).await;
+        if list.iter().any(|l| {
+            let ids: Vec<String> = serde_json::from_value(l.clone()).unwrap_or_default();
+            ok(&ids)
+        }) {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dm_sent_through_one_node_arrives_on_a_socket_of_another() {
+    let cluster = Cluster::start(2).await;
+    let (a, b) = (cluster.node(0), cluster.node(1));
+    let ann = signup(a, "ann").await;
+    let bob = signup(b, "bob").await;
+    let mut bob_socket = socket_on(b, &bob).await;
+    let mut ann_socket = socket_on(a, &ann).await;
+
+    let sent = send_dm(a, &ann, &bob, "hello across nodes").await;
+    let got = expect_message(&mut bob_socket, "hello across nodes").await;
+    assert_eq!(got["_id"], sent["_id"]);
+    assert_eq!(got["senderId"], json!(ann.id));
+    // The sender's own other sockets hear it too, on its node.
+    expect_message(&mut ann_socket, "hello across nodes").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_message_fans_out_to_members_spread_over_all_nodes() {
+    let cluster = Cluster::start(3).await;
+    let users = [
+        signup(cluster.node(0), "ann").await,
+        signup(cluster.node(1), "bob").await,
+        signup(cluster.node(2), "cat").await,
+    ];
+    let mut sockets = Vec::new();
+    for (i, user) in users.iter().enumerate() {
+        sockets.push(socket_on(cluster.node(i), user).await);
+    }
+    let body = json!({"userIds": [users[1].id, users[2].id], "name": "all nodes"});
+    let response = users[0].http.post(cluster.node(0).url("/api/rooms")).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let room: Value = response.json().await.unwrap();
+    let path = format!("/api/rooms/{}/messages", room["_id"].as_str().unwrap());
+    let response =
+        users[1].http.post(cluster.node(1).url(&path)).json(&json!({"text": "to everyone"})).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    for socket in &mut sockets {
+        let got = expect_message(socket, "to everyone").await;
+        assert_eq!(got["roomId"], room["_id"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_is_the_same_from_every_node() {
+    let cluster = Cluster::start(3).await;
+    let ann = signup(cluster.node(0), "ann").await;
+    let bob = signup(cluster.node(1), "bob").await;
+    let cat = signup(cluster.node(2), "cat").await;
+    let mut ann_socket = socket_on(cluster.node(0), &ann).await;
+    let _bob_socket = socket_on(cluster.node(1), &bob).await;
+    let mut cat_socket = socket_on(cluster.node(2), &cat).await;
+    let everyone = |ids: &[String]| [&ann.id, &bob.id, &cat.id].iter().all(|id| ids.contains(id)) && ids.len() == 3;
+    expect_online(&mut ann_socket, "node A lists all three", everyone).await;
+    expect_online(&mut cat_socket, "node C lists all three", everyone).await;
+    // A socket that connects now is told the whole cluster's list at once.
+    let mut late = connect_to(cluster.node(1).addr, Auth::Token(&ann.token), None).await;
+    let first: Vec<String> = serde_json::from_value(late.next("getOnlineUsers").await).unwrap();
+    assert!(everyone(&first), "first list on node B: {first:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_conversation_loses_nothing_and_stops_counting_its_users() {
+    let mut cluster = Cluster::start(2).await;
+    let ann = signup(cluster.node(0), "ann").await;
+    let bob = signup(cluster.node(1), "bob").await;
+    let mut ann_socket = socket_on(cluster.node(0), &ann).await;
+    let mut bob_socket = socket_on(cluster.node(1), &bob).await;
+    expect_online(&mut ann_socket, "bob online on node B", |ids| ids.contains(&bob.id)).await;
+
+    let first = send_dm(cluster.node(0), &ann, &bob, "before the crash").await;
+    expect_message(&mut bob_socket, "before the crash").await;
+    let last_seen = first["_id"].as_str().unwrap().to_string();
+
+    cluster.nodes[1].kill();
+    drop(bob_socket);
+    // Node B never said goodbye: its record expires (PRESENCE_TTL) and node A notices.
+    expect_online(&mut ann_socket, "bob offline once node B's record expired", |ids| !ids.contains(&bob.id)).await;
+
+    let mut missed = Vec::new();
+    for i in 0..5 {
+        missed.push(send_dm(cluster.node(0), &ann, &bob, &format!("while B is down {i}")).await["_id"].clone());
+    }
+    // Bob's client reconnects to the surviving node and catches up from its last id.
+    let a = cluster.node(0);
+    let mut bob_again = socket_on(a, &bob).await;
+    let page: Value = bob
+        .http
+        .get(a.url(&format!("/api/messages/{}?after={last_seen}", ann.id)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<Value> = page.as_array().unwrap().iter().map(|m| m["_id"].clone()).collect();
+    assert_eq!(ids, missed, "exactly the messages after the last one seen, in order");
+    send_dm(a, &ann, &bob, "after the reconnect").await;
+    expect_message(&mut bob_again, "after the reconnect").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarting_loses_no_message_and_live_delivery_resumes_by_itself() {
+    let mut cluster = Cluster::start(2).await;
+    let ann = signup(cluster.node(0), "ann").await;
+    let bob = signup(cluster.node(1), "bob").await;
+    let mut bob_socket = socket_on(cluster.node(1), &bob).await;
+    send_dm(cluster.node(0), &ann, &bob, "before the restart").await;
+    expect_message(&mut bob_socket, "before the restart").await;
+
+    cluster.redis.stop();
+    let ready = reqwest::Client::new().get(cluster.node(0).url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE, "readyz says the bus is down");
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["bus"], "unreachable");
+    // Sends are stored while the bus is down.
+    let during = send_dm(cluster.node(0), &ann, &bob, "while redis is down").await;
+    cluster.redis.restart();
+
+    // Nodes reconnect by themselves; live delivery comes back without a restart of natter.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut n = 0;
+    loop {
+        assert!(Instant::now() < deadline, "live delivery did not resume within 30 s of the restart");
+        let text = format!("after the restart {n}");
+        send_dm(cluster.node(0), &ann, &bob, &text).await;
+        let got = bob_socket.collect("newMessage", Duration::from_millis(500)).await;
+        if got.iter().any(|m| m["text"] == text.as_str()) {
+            break;
+        }
+        n += 1;
+    }
+    let ready = reqwest::Client::new().get(cluster.node(1).url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let history: Value = bob
+        .http
+        .get(cluster.node(1).url(&format!("/api/messages/{}", ann.id)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let texts: Vec<&str> = history.as_array().unwrap().iter().filter_map(|m| m["text"].as_str()).collect();
+    assert!(texts.contains(&"before the restart") && texts.contains(&"while redis is down"), "{texts:?}");
+    assert!(history.as_array().unwrap().iter().any(|m| m["_id"] == during["_id"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_on_one_node_ends_the_session_on_every_node() {
+    let cluster = Cluster::start(2).await;
+    let ann = signup(cluster.node(0), "ann").await;
+    // Node B has checked (and cached) the session.
+    let check = ann.http.get(cluster.node(1).url("/api/auth/check")).send().await.unwrap();
+    assert_eq!(check.status(), StatusCode::OK);
+    let out = ann.http.post(cluster.node(0).url("/api/auth/logout")).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let check = ann.http.get(cluster.node(1).url("/api/auth/check")).send().await.unwrap();
+        if check.status() == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(Instant::now() < deadline, "node B still accepts a token logged out on node A");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
