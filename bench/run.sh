@@ -25,7 +25,7 @@ if [ "$QUICK" = 1 ]; then
   TARGETS=${TARGETS:-natter-sqlite}
   DURATION=1 USERS=300 ROOMS=50 MESSAGES=1000 RECEIVERS="100" SOCKETS="200" CONCURRENCY="1 16"
 else
-  TARGETS=${TARGETS:-natter-sqlite natter-pg reference-pg}
+  TARGETS=${TARGETS:-natter-sqlite natter-pg natter-pg-2nodes reference-pg}
   DURATION=${DURATION:-10} USERS=${USERS:-10050} ROOMS=${ROOMS:-500} MESSAGES=${MESSAGES:-10000}
   RECEIVERS=${RECEIVERS:-100 1000 10000} SOCKETS=${SOCKETS:-1000 10000 50000} CONCURRENCY=${CONCURRENCY:-1 16 64}
 fi
@@ -35,11 +35,14 @@ SECRET=bench-secret-bench-secret-bench-secret-0001
 RESULTS=$ROOT/bench/results
 WORK=$(mktemp -d /tmp/natter-bench.XXXXXX)
 SERVER_PID=""
+SECOND_PID=""
+REDIS_BENCH_URL=${REDIS_BENCH_URL:-redis://127.0.0.1:6379/7}
 
 log() { printf '\n=== %s\n' "$*" >&2; }
 
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$SECOND_PID" ]; then kill "$SECOND_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -75,15 +78,38 @@ wait_for_http() {
   return 1
 }
 
-# start_server LABEL: starts the target's server pinned to $SERVER_CPU; sets SERVER_PID/BASE.
+# natter_env LABEL CMD...: runs CMD (exec: a background call's $! is natter's own pid).
+natter_env() {
+  exec env DATA_DIR="$WORK/$1" DATABASE_URL="$DB_URL" JWT_SECRET=$SECRET ACCESS_TOKEN_TTL=6h \
+    AUTH_RATE_LIMIT_IP=0 AUTH_RATE_LIMIT_ACCOUNT=0 LOG_LEVEL=warn "${@:2}"
+}
+
+# start_server LABEL: starts the target's server(s) pinned to $SERVER_CPU; sets SERVER_PID/BASE.
+# natter-pg-2nodes: two nodes on one PostgreSQL database and one Redis, both on $SERVER_CPU
+# (the same CPU as one node gets: this measures what the cluster hop costs, not scaling).
 start_server() {
   local label=$1
+  for port in 3101 3102 3103; do
+    if curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; then
+      echo "port $port is still in use by an earlier server; stop it first" >&2
+      exit 1
+    fi
+  done
   case $label in
+    natter-pg-2nodes)
+      redis-cli -u "$REDIS_BENCH_URL" flushdb >/dev/null
+      BASE=http://127.0.0.1:3101,http://127.0.0.1:3103
+      natter_env "$label" PORT=3101 REDIS_URL="$REDIS_BENCH_URL" taskset -c "$SERVER_CPU" "$NATTER" >"$WORK/$label.log" 2>&1 &
+      SERVER_PID=$!
+      natter_env "$label" PORT=3103 REDIS_URL="$REDIS_BENCH_URL" taskset -c "$SERVER_CPU" "$NATTER" >"$WORK/$label-b.log" 2>&1 &
+      SECOND_PID=$!
+      wait_for_http http://127.0.0.1:3101
+      wait_for_http http://127.0.0.1:3103
+      return
+      ;;
     natter-*)
       BASE=http://127.0.0.1:3101
-      env PORT=3101 DATA_DIR="$WORK/$label" DATABASE_URL="$DB_URL" JWT_SECRET=$SECRET ACCESS_TOKEN_TTL=6h \
-        AUTH_RATE_LIMIT_IP=0 AUTH_RATE_LIMIT_ACCOUNT=0 LOG_LEVEL=warn \
-        taskset -c "$SERVER_CPU" "$NATTER" >"$WORK/$label.log" 2>&1 &
+      natter_env "$label" PORT=3101 taskset -c "$SERVER_CPU" "$NATTER" >"$WORK/$label.log" 2>&1 &
       ;;
     reference-*)
       BASE=http://127.0.0.1:3102
@@ -96,11 +122,12 @@ start_server() {
 }
 
 stop_server() {
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-  fi
+  for pid in $SERVER_PID $SECOND_PID; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  SERVER_PID=""
+  SECOND_PID=""
 }
 
 # seed LABEL: the same data for every target; writes $WORK/$label.tokens.
@@ -109,15 +136,15 @@ seed() {
   case $label in
     natter-sqlite) DB_URL="sqlite://$WORK/$label/natter.db" ;;
     natter-pg) DB_URL="$PG_URL/natter_bench"; fresh_pg_db natter_bench ;;
+    natter-pg-2nodes) DB_URL="$PG_URL/natter_bench2"; fresh_pg_db natter_bench2 ;;
     reference-pg) DB_URL="$PG_URL/natter_ref_bench"; fresh_pg_db natter_ref_bench ;;
     *) echo "unknown target $label" >&2; exit 2 ;;
   esac
   mkdir -p "$WORK/$label"
   case $label in
     natter-*)
-      env DATA_DIR="$WORK/$label" DATABASE_URL="$DB_URL" JWT_SECRET=$SECRET ACCESS_TOKEN_TTL=6h LOG_LEVEL=warn \
-        "$NATTER" seed --users $USERS --rooms $ROOMS --messages $MESSAGES --password $PASSWORD \
-        --tokens-out "$WORK/$label.tokens" >&2
+      (natter_env "$label" "$NATTER" seed --users $USERS --rooms $ROOMS --messages $MESSAGES --password $PASSWORD \
+        --tokens-out "$WORK/$label.tokens" >&2)
       ;;
     reference-*)
       (cd bench/reference && env DATABASE_URL="$DB_URL" JWT_SECRET=$SECRET \
@@ -169,7 +196,8 @@ for label in $TARGETS; do
   done
   stop_server
 
-  # Memory: a fresh server for each size, so earlier scenarios do not inflate it.
+  # Memory: a fresh server for each size, so earlier scenarios do not inflate it (one node).
+  [ "$label" = natter-pg-2nodes ] && continue
   for n in $SOCKETS; do
     for users in "$n" 100; do
       start_server "$label"

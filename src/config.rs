@@ -62,7 +62,7 @@ pub struct Settings {
     #[arg(long, env = "PRESENCE_TTL", default_value = "15s", value_parser = parse_duration)]
     pub presence_ttl: Duration,
     /// The most `getOnlineUsers` bytes per second one node sends (list size × sockets).
-    #[arg(long, env = "PRESENCE_BUDGET", default_value = "64MiB", value_parser = parse_size)]
+    #[arg(long, env = "PRESENCE_BUDGET", default_value = "16MiB", value_parser = parse_size)]
     pub presence_budget: usize,
     /// How long a checked session is trusted without asking the database again (revocations
     /// take effect at once regardless). 0 disables the cache.
@@ -152,7 +152,7 @@ impl Settings {
             database_retries: 3,
             redis_url: None,
             presence_ttl: Duration::from_secs(15),
-            presence_budget: 64 * 1024 * 1024,
+            presence_budget: 16 * 1024 * 1024,
             auth_cache_ttl: Duration::from_secs(10),
             jwt_secret: Some("test-secret-test-secret-test-secret-0123".into()),
             access_token_ttl: Duration::from_secs(15 * 60),

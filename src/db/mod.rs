@@ -264,6 +264,15 @@ mod tests {
     }
 
     #[test]
+    fn only_failures_that_ran_nothing_are_retried_for_writes() {
+        assert!(is_transient(&sqlx::Error::PoolTimedOut, false));
+        let io = || sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset"));
+        assert!(is_transient(&io(), true), "a read may run again after a broken connection");
+        assert!(!is_transient(&io(), false), "a write might have committed before the connection broke");
+        assert!(!is_transient(&sqlx::Error::RowNotFound, true));
+    }
+
+    #[test]
     fn like_patterns_escape_wildcards() {
         assert_eq!(like_pattern("An_n%"), "%an\\_n\\%%");
     }

@@ -86,7 +86,7 @@ pub fn channel_room(room_id: &str) -> String {
 
 /// Sockets are spread over this many presence groups, so that a `getOnlineUsers`
 /// broadcast can go out one group at a time (see `presence`).
-pub const PRESENCE_GROUPS: u32 = 32;
+pub const PRESENCE_GROUPS: u32 = 256;
 
 /// The presence group of a socket, from its id.
 pub fn presence_room(socket_id: &str) -> String {

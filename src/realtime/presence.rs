@@ -22,9 +22,6 @@ use super::cluster::Cluster;
 
 /// How long changes are gathered before one broadcast.
 pub const COALESCE: Duration = Duration::from_millis(100);
-/// Broadcasts bigger than this (list bytes × sockets) go out a group at a time, this far apart.
-const GROUP_GAP_ABOVE: usize = 4 * 1024 * 1024;
-const GROUP_GAP: Duration = Duration::from_millis(10);
 /// The longest pause between two broadcasts, however large the instance.
 const MAX_PAUSE: Duration = Duration::from_secs(60);
 
@@ -48,7 +45,7 @@ struct Inner {
 
 impl Default for Presence {
     fn default() -> Self {
-        Self::new(64 * 1024 * 1024)
+        Self::new(16 * 1024 * 1024)
     }
 }
 
@@ -244,20 +241,21 @@ pub fn spawn_broadcaster<A: Adapter>(io: SocketIo<A>, presence: Presence, cluste
             }
             let event = super::Event::OnlineUsers(&online);
             let bytes = json_len(&online);
-            // One group of sockets at a time: each socket copies the whole list into its
-            // own websocket frame, and 10,000 such copies queued at once would hold up
-            // every message behind them for a second. Groups are serialised once each.
-            let gap = if bytes * presence.socket_count() > GROUP_GAP_ABOVE { GROUP_GAP } else { Duration::ZERO };
-            for group in 0..super::PRESENCE_GROUPS {
+            // One group of sockets at a time, paced to the budget: each socket copies the
+            // whole list into its own websocket frame, and with 10,000 users online that is
+            // 4 GB for one broadcast; sent at once it would hold up every message behind it
+            // for seconds. Spread over the pause instead, each group costs a few ms.
+            let pause = presence.pause_after(bytes);
+            let groups = super::PRESENCE_GROUPS;
+            for group in 0..groups {
                 let room = super::presence_group_room(group);
                 if let Err(e) = io.local().to(room).emit(event.name(), &event).await {
                     tracing::warn!(error = %e, "presence broadcast failed");
                 }
-                if !gap.is_zero() {
-                    tokio::time::sleep(gap).await;
+                if !pause.is_zero() {
+                    tokio::time::sleep(pause / groups).await;
                 }
             }
-            tokio::time::sleep(presence.pause_after(bytes)).await;
         }
     });
 }

@@ -76,7 +76,7 @@ async fn production_mode_refuses_to_start_without_a_secret() {
 }
 
 #[tokio::test]
-async fn the_store_is_ready_and_sqlite_runs_in_wal_mode_with_foreign_keys_on() {
+async fn the_store_is_ready_with_its_settings_applied() {
     let app = spawn_app().await;
     if let natter::db::Db::Sqlite(pools) = &app.state.db {
         for pool in [&pools.read, &pools.write] {
@@ -86,7 +86,14 @@ async fn the_store_is_ready_and_sqlite_runs_in_wal_mode_with_foreign_keys_on() {
             assert_eq!(fk, 1);
         }
     }
+    if let natter::db::Db::Postgres(pg) = &app.state.db {
+        // DATABASE_STATEMENT_TIMEOUT (30 s in tests) reaches every connection.
+        let timeout: String = sqlx::query_scalar("SHOW statement_timeout").fetch_one(&pg.pool).await.unwrap();
+        assert_eq!(timeout, "30s");
+    }
     let (status, body) = app.get(&reqwest::Client::new(), "/readyz").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["backend"], app.state.db.backend_name());
+    assert_eq!(body["store"], "ok");
+    assert_eq!(body["bus"], "local", "a single node has no bus to reach");
 }

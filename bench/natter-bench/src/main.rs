@@ -26,7 +26,8 @@ use stats::{CpuMeter, Recorder};
 #[derive(Parser)]
 #[command(name = "natter-bench", about = "Load generator for natter and its Node reference")]
 struct Cli {
-    /// Base URL of the server under test.
+    /// Base URL of the server under test; several, comma-separated, for a cluster: HTTP
+    /// requests take them in turn and sockets are spread over them.
     #[arg(long, default_value = "http://127.0.0.1:3000", global = true)]
     base_url: String,
     /// JSON lines `{"id","email","token"}`, one per seeded user.
@@ -129,7 +130,8 @@ struct SeededUser {
 }
 
 struct Ctx {
-    base: String,
+    bases: Vec<String>,
+    next_base: AtomicU64,
     http: reqwest::Client,
     users: Vec<SeededUser>,
     password: String,
@@ -139,7 +141,8 @@ struct Ctx {
 
 impl Ctx {
     fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+        let i = self.next_base.fetch_add(1, Ordering::Relaxed) as usize % self.bases.len();
+        format!("{}{}", self.bases[i], path)
     }
 
     fn user(&self, i: usize) -> anyhow::Result<&SeededUser> {
@@ -164,7 +167,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let http = reqwest::Client::builder().pool_max_idle_per_host(1024).timeout(Duration::from_secs(60)).build()?;
     let ctx = Arc::new(Ctx {
-        base: cli.base_url.trim_end_matches('/').to_string(),
+        bases: cli.base_url.split(',').map(|b| b.trim().trim_end_matches('/').to_string()).collect(),
+        next_base: AtomicU64::new(0),
         http,
         users,
         password: cli.password.clone(),
@@ -391,7 +395,7 @@ async fn delivery(
     let sender = ctx.users[0].clone();
     let targets: Vec<SeededUser> = ctx.users[2..2 + receivers].to_vec();
     let tracker = Arc::new(sio::DeliveryTracker::new(messages));
-    let sockets = sio::connect_many(&ctx.base, &targets, Some(tracker.clone())).await?;
+    let sockets = sio::connect_many(&ctx.bases, &targets, Some(tracker.clone())).await?;
     let room = match mode {
         DeliveryMode::Dm => None,
         DeliveryMode::Group => Some(create_fanout_room(ctx, &sender, &targets).await?),
@@ -476,7 +480,7 @@ async fn memory(ctx: &Arc<Ctx>, connections: usize, distinct: usize) -> anyhow::
     // Users are reused round robin when there are more connections than users (tabs).
     let users: Vec<SeededUser> = (0..connections).map(|i| ctx.users[i % distinct].clone()).collect();
     let started = Instant::now();
-    let sockets = sio::connect_many(&ctx.base, &users, None).await?;
+    let sockets = sio::connect_many(&ctx.bases, &users, None).await?;
     let connect_s = started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let loaded_kib = stats::rss_kib(pid)?;

@@ -95,20 +95,24 @@ fn bench_seq(frame: &str) -> Option<usize> {
 /// Connects every user (at most 256 handshakes at a time), waits until all are accepted by
 /// the server, and returns the open sockets.
 pub async fn connect_many(
-    base: &str,
+    bases: &[String],
     users: &[SeededUser],
     tracker: Option<Arc<DeliveryTracker>>,
 ) -> anyhow::Result<Sockets> {
-    let ws_base = base.replacen("http://", "ws://", 1);
-    let server: SocketAddr = {
+    // Socket i goes to server i mod n.
+    let mut servers = Vec::new();
+    for base in bases {
         let host = base.trim_start_matches("http://").split('/').next().context("base URL host")?;
-        tokio::net::lookup_host(host).await?.next().context("resolving the server")?
-    };
+        let addr: SocketAddr = tokio::net::lookup_host(host).await?.next().context("resolving the server")?;
+        servers.push((base.replacen("http://", "ws://", 1), addr));
+    }
+    anyhow::ensure!(!servers.is_empty(), "no base URL");
     let alive = Arc::new(AtomicUsize::new(0));
     let permits = Arc::new(tokio::sync::Semaphore::new(256));
     let mut tasks = Vec::with_capacity(users.len());
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<anyhow::Result<()>>();
     for (i, user) in users.iter().enumerate() {
+        let (ws_base, server) = servers[i % servers.len()].clone();
         let url = format!("{ws_base}/socket.io/?EIO=4&transport=websocket&userId={}", user.id);
         let (token, tracker, alive, permits, ready) =
             (user.token.clone(), tracker.clone(), alive.clone(), permits.clone(), ready_tx.clone());
