@@ -74,6 +74,15 @@ fn figures() -> Vec<Figure> {
             false,
         );
     }
+    // The load generator must never be the bottleneck: its CPU beside the server's.
+    for (name, scenario, params) in [
+        ("page reads", "read", json!({})),
+        ("DM sends, c=16", "send", json!({"concurrency": 16})),
+        ("delivery dm, 1000 receivers", "delivery", json!({"receivers": 1000, "mode": "dm"})),
+    ] {
+        add(format!("server CPU, {name}"), scenario, params.clone(), &["server_cpu_pct"], "%", false);
+        add(format!("load generator CPU, {name}"), scenario, params, &["bench_cpu_pct"], "%", false);
+    }
     add("read p99, quiet".into(), "isolation", json!({}), &["quiet", "p99_ms"], "ms", false);
     add("read p99, during a login storm".into(), "isolation", json!({}), &["storm", "p99_ms"], "ms", false);
     add("login storm p99 increase".into(), "isolation", json!({}), &["p99_ratio"], "x", false);
@@ -156,8 +165,11 @@ pub fn write(inputs: &[PathBuf], markdown: &Path, chart: &Path, machine: &str) -
         if reference.is_some() {
             write!(md, " {} |", cell(reference_value))?;
             for (t, v) in natter_targets.iter().zip(&values) {
+                // CPU shares are context for the other figures, not a comparison.
                 let ratio = match (v, reference_value) {
-                    (Some(n), Some(r)) if *n > 0.0 && r > 0.0 => Some(if fig.higher_is_better { n / r } else { r / n }),
+                    (Some(n), Some(r)) if *n > 0.0 && r > 0.0 && fig.unit != "%" => {
+                        Some(if fig.higher_is_better { n / r } else { r / n })
+                    }
                     _ => None,
                 };
                 match ratio {
@@ -176,7 +188,7 @@ pub fn write(inputs: &[PathBuf], markdown: &Path, chart: &Path, machine: &str) -
     writeln!(
         md,
         "\nRatios read \"natter is N times better\": throughput divided, latency and memory inverted. \
-         `n/a`: not measured for that target (the reference has no group rooms)."
+         `n/a`: not measured for that target (the reference has no group rooms; scenarios that failed or timed out are listed in failed.txt), or no ratio (CPU shares, as % of one core)."
     )?;
     std::fs::write(markdown, md)?;
     draw(chart, &speedups)?;
