@@ -8,8 +8,12 @@
 # bench/results/latest.md and bench/results/chart.svg.
 #
 #   bench/run.sh                 # the full run (~15 minutes on 2 cores)
-#   QUICK=1 bench/run.sh         # a seconds-long smoke run: small numbers, natter-sqlite only
+#   QUICK=1 bench/run.sh         # a seconds-long smoke run: small numbers, natter-sqlite only;
+#                                # fails on any failed request or lost delivery (CI runs it)
 #   TARGETS="natter-pg reference-pg" bench/run.sh
+#
+# BENCH_RESULTS=DIR writes the results there instead of bench/results; CARGO_PROFILE=dev
+# uses debug builds (the smoke run in CI, which has them already).
 #
 # Needs: cargo, node/npm, PostgreSQL at $PG_URL (default postgres://postgres@127.0.0.1:5432,
 # trust auth), taskset (util-linux). Everything it starts, it stops.
@@ -32,7 +36,10 @@ fi
 SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-300}
 PASSWORD=bench-password-1
 SECRET=bench-secret-bench-secret-bench-secret-0001
-RESULTS=$ROOT/bench/results
+RESULTS=${BENCH_RESULTS:-$ROOT/bench/results}
+CARGO_PROFILE=${CARGO_PROFILE:-release}
+STRICT=()
+if [ "$QUICK" = 1 ]; then STRICT=(--strict); fi
 WORK=$(mktemp -d /tmp/natter-bench.XXXXXX)
 SERVER_PID=""
 SECOND_PID=""
@@ -54,10 +61,11 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 120000 ]; then
   SOCKETS=$(for n in $SOCKETS; do if [ "$n" -lt "$(( $(ulimit -n) - 1000 ))" ]; then echo "$n"; fi; done | xargs)
 fi
 
-log "building natter and natter-bench (release)"
-cargo build --release -p natter -p natter-bench
-NATTER=$ROOT/target/release/natter
-BENCH=$ROOT/target/release/natter-bench
+log "building natter and natter-bench ($CARGO_PROFILE)"
+cargo build --profile "$CARGO_PROFILE" -p natter -p natter-bench
+BIN_DIR=$ROOT/target/$([ "$CARGO_PROFILE" = dev ] && echo debug || echo "$CARGO_PROFILE")
+NATTER=$BIN_DIR/natter
+BENCH=$BIN_DIR/natter-bench
 if [[ " $TARGETS " == *" reference-pg "* ]]; then
   log "installing the reference's packages"
   (cd bench/reference && npm ci --no-audit --no-fund --loglevel=error)
@@ -163,7 +171,7 @@ bench() {
   # reported as failed rather than holding up the run.
   local out
   if out=$(timeout "$SCENARIO_TIMEOUT" taskset -c "$BENCH_CPU" "$BENCH" --base-url "$BASE" --tokens "$WORK/$label.tokens" \
-    --password $PASSWORD --server-pid "$SERVER_PID" --label "$label" --duration "$DURATION" "$@"); then
+    --password $PASSWORD --server-pid "$SERVER_PID" --label "$label" --duration "$DURATION" "${STRICT[@]}" "$@"); then
     echo "$out" >>"$RESULTS/raw-$label.jsonl"
     echo "$out" >&2
   else
@@ -221,3 +229,8 @@ done
 "$BENCH" report "${inputs[@]}" --markdown "$RESULTS/latest.md" --chart "$RESULTS/chart.svg" --machine "$machine"
 log "wrote $RESULTS/latest.md and $RESULTS/chart.svg"
 cat "$RESULTS/latest.md"
+if [ "$QUICK" = 1 ] && [ -s "$RESULTS/failed.txt" ]; then
+  log "smoke run: these scenarios failed"
+  cat "$RESULTS/failed.txt" >&2
+  exit 1
+fi

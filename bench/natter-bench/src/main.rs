@@ -45,6 +45,10 @@ struct Cli {
     /// How long a throughput scenario runs, in seconds.
     #[arg(long, default_value_t = 10, global = true)]
     duration: u64,
+    /// Exit with an error when the scenario saw a failed request, a lost delivery or no
+    /// completed request at all (the smoke run in CI); the result line is printed first.
+    #[arg(long, global = true)]
+    strict: bool,
     #[command(subcommand)]
     scenario: Scenario,
 }
@@ -202,9 +206,43 @@ async fn main() -> anyhow::Result<()> {
         map.insert("server_cpu_pct".into(), json!(server_cpu));
         map.insert("bench_cpu_pct".into(), json!(bench_cpu));
     }
+    let problems = problems(&metrics);
     let line = json!({"target": cli.label, "scenario": scenario, "params": params, "metrics": metrics});
     println!("{line}");
+    if cli.strict && !problems.is_empty() {
+        bail!("{scenario}: {}", problems.join("; "));
+    }
     Ok(())
+}
+
+/// What went wrong in a scenario's metrics, looked for at every depth (the isolation
+/// scenario nests its phases): failed requests, deliveries that never arrived, a phase in
+/// which no request completed.
+fn problems(metrics: &Value) -> Vec<String> {
+    fn walk(path: &str, value: &Value, out: &mut Vec<String>) {
+        let Value::Object(map) = value else { return };
+        let number = |key: &str| map.get(key).and_then(Value::as_f64);
+        for key in ["errors", "send_errors"] {
+            if let Some(n) = number(key).filter(|n| *n > 0.0) {
+                let first = map.get("first_error").and_then(Value::as_str).unwrap_or("");
+                out.push(format!("{path}{key}={n} {first}").trim_end().to_string());
+            }
+        }
+        if let (Some(expected), Some(delivered)) = (number("expected"), number("delivered"))
+            && delivered < expected
+        {
+            out.push(format!("{path}delivered {delivered} of {expected}"));
+        }
+        if map.contains_key("per_s") && number("count") == Some(0.0) {
+            out.push(format!("{path}no request completed"));
+        }
+        for (key, child) in map {
+            walk(&format!("{path}{key}."), child, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk("", metrics, &mut out);
+    out
 }
 
 /// Runs `concurrency` workers calling `op(worker)` until the duration is over; returns the
@@ -493,4 +531,28 @@ async fn memory(ctx: &Arc<Ctx>, connections: usize, distinct: usize) -> anyhow::
         "loaded_rss_kib": loaded_kib,
         "kib_per_connection": (loaded_kib as f64 - idle_kib as f64) / alive.max(1) as f64,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_metrics_have_no_problems() {
+        let m = json!({"count": 10, "errors": 0, "per_s": 5.0, "p99_ms": 3.0});
+        assert!(problems(&m).is_empty());
+        let d = json!({"sent": 5, "send_errors": 0, "expected": 500, "delivered": 500});
+        assert!(problems(&d).is_empty());
+    }
+
+    #[test]
+    fn failed_requests_lost_deliveries_and_empty_phases_are_problems() {
+        let m = json!({"count": 8, "errors": 2, "first_error": "HTTP 500", "per_s": 4.0});
+        assert_eq!(problems(&m), vec!["errors=2 HTTP 500"]);
+        let d = json!({"sent": 5, "send_errors": 0, "expected": 500, "delivered": 499});
+        assert_eq!(problems(&d), vec!["delivered 499 of 500"]);
+        let nested =
+            json!({"quiet": {"count": 0, "errors": 0, "per_s": 0.0}, "storm": {"count": 3, "errors": 0, "per_s": 1.0}});
+        assert_eq!(problems(&nested), vec!["quiet.no request completed"]);
+    }
 }
