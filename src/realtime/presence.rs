@@ -43,12 +43,6 @@ struct Inner {
     budget_bytes_per_sec: u64,
 }
 
-impl Default for Presence {
-    fn default() -> Self {
-        Self::new(16 * 1024 * 1024)
-    }
-}
-
 impl Presence {
     pub fn new(budget_bytes_per_sec: u64) -> Self {
         Self {
@@ -211,11 +205,6 @@ impl Serialize for OnlineList {
     }
 }
 
-/// The serialised size of a list of ids, for the budget.
-pub fn json_len(list: &[String]) -> usize {
-    2 + list.iter().map(|u| u.len() + 2).sum::<usize>() + list.len().saturating_sub(1)
-}
-
 /// One task per node: after a change, waits `COALESCE`, then sends the online list once
 /// to this node's own sockets (if it changed; every node tells its own), then pauses as
 /// the budget says. In a cluster it also writes this node's set to Redis when it changed
@@ -240,16 +229,24 @@ pub fn spawn_broadcaster<A: Adapter>(io: SocketIo<A>, presence: Presence, cluste
                 continue;
             }
             let event = super::Event::OnlineUsers(&online);
-            let bytes = json_len(&online);
+            // Serialised once here: socketioxide encodes the payload of every `emit` call,
+            // and the list goes out in `PRESENCE_GROUPS` calls.
+            let payload = match serde_json::value::to_raw_value(&event) {
+                Ok(payload) => payload,
+                Err(e) => {
+                    tracing::error!(error = %e, "online list not serialisable");
+                    continue;
+                }
+            };
             // One group of sockets at a time, paced to the budget: each socket copies the
             // whole list into its own websocket frame, and with 10,000 users online that is
             // 4 GB for one broadcast; sent at once it would hold up every message behind it
             // for seconds. Spread over the pause instead, each group costs a few ms.
-            let pause = presence.pause_after(bytes);
+            let pause = presence.pause_after(payload.get().len());
             let groups = super::PRESENCE_GROUPS;
             for group in 0..groups {
                 let room = super::presence_group_room(group);
-                if let Err(e) = io.local().to(room).emit(event.name(), &event).await {
+                if let Err(e) = io.local().to(room).emit(event.name(), &payload).await {
                     tracing::warn!(error = %e, "presence broadcast failed");
                 }
                 if !pause.is_zero() {
@@ -284,7 +281,7 @@ mod tests {
 
     #[test]
     fn a_user_is_online_while_any_socket_is_connected() {
-        let p = Presence::default();
+        let p = Presence::new(1_000_000);
         assert!(p.connect("a"));
         assert!(!p.connect("a"), "second tab: no change");
         assert!(p.connect("b"));
@@ -300,7 +297,7 @@ mod tests {
 
     #[test]
     fn a_new_socket_is_sent_this_node_s_users_and_the_other_nodes_once_each() {
-        let p = Presence::default();
+        let p = Presence::new(1_000_000);
         p.connect("a");
         p.connect("b");
         p.set_remote(["b".to_string(), "c".to_string()].into());
@@ -323,6 +320,5 @@ mod tests {
         let big = p.pause_after(40_000); // 40 MB to 1,000 sockets at 1 MB/s
         assert_eq!(big, Duration::from_secs(40) - COALESCE);
         assert_eq!(p.pause_after(10_000_000), MAX_PAUSE - COALESCE, "capped");
-        assert_eq!(json_len(&["ab".to_string(), "c".to_string()]), r#"["ab","c"]"#.len());
     }
 }
