@@ -154,8 +154,16 @@ pub struct Realtime {
 /// What services hand to the outbox: events leave in the order they were committed, and a
 /// request never waits for the bus (with Redis unreachable a publish can take seconds).
 enum Outgoing {
-    Emit { rooms: Vec<String>, name: &'static str, payload: serde_json::Value },
-    Disconnect { rooms: Vec<String> },
+    Emit {
+        rooms: Vec<String>,
+        name: &'static str,
+        payload: serde_json::Value,
+    },
+    Disconnect {
+        rooms: Vec<String>,
+    },
+    /// For the other nodes' session caches (cluster mode only).
+    Invalidate(Invalidation),
 }
 
 /// Events waiting beyond this are dropped (and logged): they are all in the store, and a
@@ -163,7 +171,7 @@ enum Outgoing {
 const OUTBOX_CAPACITY: usize = 100_000;
 
 /// One task per node sends the outbox's events in order.
-fn spawn_outbox(io: Io) -> mpsc::Sender<Outgoing> {
+fn spawn_outbox(io: Io, cluster: Option<Cluster>) -> mpsc::Sender<Outgoing> {
     let (tx, mut rx) = mpsc::channel::<Outgoing>(OUTBOX_CAPACITY);
     tokio::spawn(async move {
         while let Some(out) = rx.recv().await {
@@ -187,6 +195,11 @@ fn spawn_outbox(io: Io) -> mpsc::Sender<Outgoing> {
                         if let Io::Redis(io) = &io {
                             let _ = io.local().to(rooms).disconnect().await;
                         }
+                    }
+                }
+                Outgoing::Invalidate(invalidation) => {
+                    if let Some(cluster) = &cluster {
+                        cluster.publish_invalidation(&invalidation).await;
                     }
                 }
             }
@@ -215,7 +228,7 @@ impl Realtime {
             let (layer, io) = builder().with_state(ctx).build_layer();
             socket::register(&io);
             presence::spawn_broadcaster(io.clone(), presence.clone(), None);
-            let outbox = spawn_outbox(Io::Local(io.clone()));
+            let outbox = spawn_outbox(Io::Local(io.clone()), None);
             return Ok((RealtimeLayer::Local(layer), Self { io: Io::Local(io), outbox, presence, cluster: None }));
         };
         let redis = cluster::redis_config(url)?;
@@ -231,7 +244,7 @@ impl Realtime {
         socket::register(&io).await.map_err(|e| anyhow::anyhow!("joining the Socket.IO cluster: {e}"))?;
         presence::spawn_broadcaster(io.clone(), presence.clone(), Some(cluster.clone()));
         tracing::info!(node = cluster.node_id(), "joined the cluster through Redis");
-        let outbox = spawn_outbox(Io::Redis(io.clone()));
+        let outbox = spawn_outbox(Io::Redis(io.clone()), Some(cluster.clone()));
         Ok((RealtimeLayer::Redis(layer), Self { io: Io::Redis(io), outbox, presence, cluster: Some(cluster) }))
     }
 
@@ -283,12 +296,13 @@ impl Realtime {
     }
 
     /// Tells the other nodes that these sessions were revoked, so that their session caches
-    /// drop them too. A single node has nobody to tell.
+    /// drop them too (through the outbox: the request does not wait for Redis). A single
+    /// node has nobody to tell.
     pub async fn forget_sessions(&self, families: &[String]) {
         if let Some(cluster) = &self.cluster {
             for family in families {
                 let node = cluster.node_id().to_string();
-                cluster.publish_invalidation(&Invalidation::Session { node, family: family.clone() }).await;
+                self.send(Outgoing::Invalidate(Invalidation::Session { node, family: family.clone() }));
             }
         }
     }
@@ -297,7 +311,7 @@ impl Realtime {
     pub async fn forget_user(&self, user_id: &str) {
         if let Some(cluster) = &self.cluster {
             let node = cluster.node_id().to_string();
-            cluster.publish_invalidation(&Invalidation::User { node, user: user_id.to_string() }).await;
+            self.send(Outgoing::Invalidate(Invalidation::User { node, user: user_id.to_string() }));
         }
     }
 
