@@ -25,7 +25,15 @@ use live::{Auth, LiveSocket, connect_to};
 
 const SECRET: &str = "cluster-test-secret-cluster-test-secret-01";
 /// Short, so that a dead node stops counting within the test's patience.
-const PRESENCE_TTL: &str = "1500ms";
+const PRESENCE_TTL: Duration = Duration::from_millis(1500);
+/// How often a node refreshes its presence record (a third of the TTL).
+const HEARTBEAT: Duration = Duration::from_millis(500);
+/// The bound the README promises for a dead node's users to stop counting (TTL plus one
+/// heartbeat), plus slack for the 100 ms coalescing window and for a loaded 2-core machine.
+const GONE_WITHIN: Duration = Duration::from_millis(1500 + 500 + 2500);
+/// The bound for a live node to be counted again once Redis answers (one heartbeat), with
+/// the same slack plus the client's reconnect delay (500 ms).
+const BACK_WITHIN: Duration = Duration::from_millis(500 + 500 + 2500);
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
@@ -81,6 +89,11 @@ impl Redis {
         self.stop();
         self.spawn();
     }
+
+    /// Starts it again after `stop` (empty, like a restarted server without persistence).
+    fn start_again(&mut self) {
+        self.spawn();
+    }
 }
 
 impl Drop for Redis {
@@ -92,24 +105,44 @@ impl Drop for Redis {
 /// One natter process.
 struct Node {
     addr: SocketAddr,
+    database_url: String,
+    redis_url: String,
     child: Option<Child>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Node {
     fn start(database_url: &str, redis_url: &str) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
+        let node = Self::spawn(database_url, redis_url);
+        node.wait_until_up();
+        node
+    }
+
+    /// Starts the process without waiting for it to answer.
+    fn spawn(database_url: &str, redis_url: &str) -> Self {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let mut node = Self {
+            addr,
+            database_url: database_url.to_string(),
+            redis_url: redis_url.to_string(),
+            child: None,
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        node.run();
+        node
+    }
+
+    fn run(&mut self) {
         let log = std::env::var_os("TEST_LOG").is_some();
         let child = Command::new(env!("CARGO_BIN_EXE_natter"))
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("PORT", port.to_string())
-            .env("DATA_DIR", dir.path())
-            .env("DATABASE_URL", database_url)
-            .env("REDIS_URL", redis_url)
+            .env("PORT", self.addr.port().to_string())
+            .env("DATA_DIR", self.dir.path())
+            .env("DATABASE_URL", &self.database_url)
+            .env("REDIS_URL", &self.redis_url)
             .env("JWT_SECRET", SECRET)
-            .env("PRESENCE_TTL", PRESENCE_TTL)
+            .env("PRESENCE_TTL", format!("{}ms", PRESENCE_TTL.as_millis()))
             .env("AUTH_RATE_LIMIT_IP", "0")
             .env("AUTH_RATE_LIMIT_ACCOUNT", "0")
             .env("BCRYPT_COST", "4")
@@ -118,10 +151,11 @@ impl Node {
             .stderr(if log { Stdio::inherit() } else { Stdio::null() })
             .spawn()
             .expect("start natter");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-        let node = Self { addr, child: Some(child), _dir: dir };
-        wait_until("a node answers /healthz", Duration::from_secs(30), || http_ok(&node.url("/healthz")));
-        node
+        self.child = Some(child);
+    }
+
+    fn wait_until_up(&self) {
+        wait_until("a node answers /healthz", Duration::from_secs(30), || http_ok(&self.url("/healthz")));
     }
 
     fn url(&self, path: &str) -> String {
@@ -134,6 +168,13 @@ impl Node {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// The same node (address, data directory) started again after `kill`.
+    fn restart(&mut self) {
+        self.kill();
+        self.run();
+        self.wait_until_up();
     }
 }
 
@@ -232,18 +273,42 @@ async fn expect_message(socket: &mut LiveSocket, text: &str) -> Value {
 
 /// Waits for a `getOnlineUsers` list that satisfies `ok`.
 async fn expect_online(socket: &mut LiveSocket, what: &str, ok: impl Fn(&[String]) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    expect_online_within(socket, what, Duration::from_secs(15), ok).await;
+}
+
+/// Waits at most `within` for a `getOnlineUsers` list that satisfies `ok`, and returns it.
+async fn expect_online_within(
+    socket: &mut LiveSocket,
+    what: &str,
+    within: Duration,
+    ok: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut seen = Vec::new();
     loop {
         let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-        assert!(!remaining.is_zero(), "no getOnlineUsers where {what}");
-        let list = socket.collect("getOnlineUsers", Duration::from_millis(250).min(remaining)).await;
-        if list.iter().any(|l| {
-            let ids: Vec<String> = serde_json::from_value(l.clone()).unwrap_or_default();
-            ok(&ids)
-        }) {
-            return;
+        assert!(!remaining.is_zero(), "no getOnlineUsers within {within:?} where {what}; lists sent: {seen:?}");
+        for list in socket.collect("getOnlineUsers", Duration::from_millis(100).min(remaining)).await {
+            let ids: Vec<String> = serde_json::from_value(list).unwrap_or_default();
+            if ok(&ids) {
+                return ids;
+            }
+            seen.push(ids);
         }
     }
+}
+
+/// Every `getOnlineUsers` list the socket is sent during `window` satisfies `ok`.
+async fn online_stays(socket: &mut LiveSocket, what: &str, window: Duration, ok: impl Fn(&[String]) -> bool) {
+    for list in socket.collect("getOnlineUsers", window).await {
+        let ids: Vec<String> = serde_json::from_value(list).unwrap_or_default();
+        assert!(ok(&ids), "a later getOnlineUsers broke `{what}`: {ids:?}");
+    }
+}
+
+/// `ids` holds exactly these users.
+fn exactly(ids: &[String], users: &[&User]) -> bool {
+    ids.len() == users.len() && users.iter().all(|u| ids.contains(&u.id))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -411,5 +476,260 @@ async fn a_logout_on_one_node_ends_the_session_on_every_node() {
         }
         assert!(Instant::now() < deadline, "node B still accepts a token logged out on node A");
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+// Fault sequences. Each runs `rounds()` times on a fresh cluster, so that a failure that
+// depends on when a heartbeat falls shows up in one CI run.
+
+/// How many times each fault sequence runs (`CLUSTER_ROUNDS`, default 3).
+fn rounds() -> usize {
+    std::env::var("CLUSTER_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3)
+}
+
+/// Waits until the node's `/readyz` answers 200 (store and bus reachable, cluster joined).
+async fn wait_ready(node: &Node, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(r) = Client::new().get(node.url("/readyz")).send().await
+            && r.status() == StatusCode::OK
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{} not ready within {within:?}", node.addr);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn send_dms(node: &Node, from: &User, to: &User, prefix: &str, n: usize) -> Vec<Value> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(send_dm(node, from, to, &format!("{prefix} {i}")).await["_id"].clone());
+    }
+    ids
+}
+
+/// The ids of the direct conversation with `peer` after `after`, as `user` pages them.
+async fn ids_after(node: &Node, user: &User, peer: &User, after: &str) -> Vec<Value> {
+    let page: Value = user
+        .http
+        .get(node.url(&format!("/api/messages/{}?after={after}", peer.id)))
+        .send()
+        .await
+        .expect("page")
+        .json()
+        .await
+        .expect("json");
+    page.as_array().expect("array").iter().map(|m| m["_id"].clone()).collect()
+}
+
+/// What a client that lost its node does: reconnects to `node`, fetches what it missed
+/// with `after=<last id seen>` (exactly `missed`, in order), then hears new messages live.
+async fn reconnect_and_catch_up(node: &Node, user: &User, peer: &User, last_seen: &str, missed: &[Value]) {
+    let mut socket = socket_on(node, user).await;
+    assert_eq!(ids_after(node, user, peer, last_seen).await, missed, "catch-up after {last_seen}");
+    send_dm(node, peer, user, "live after the catch-up").await;
+    expect_message(&mut socket, "live after the catch-up").await;
+}
+
+/// Two nodes, ann on A and bob on B, each with a socket, both listed everywhere; bob has
+/// seen one message from ann, whose id is returned.
+async fn two_nodes_in_conversation() -> (Cluster, User, User, LiveSocket, LiveSocket, String) {
+    let cluster = Cluster::start(2).await;
+    let ann = signup(cluster.node(0), "ann").await;
+    let bob = signup(cluster.node(1), "bob").await;
+    let mut ann_socket = socket_on(cluster.node(0), &ann).await;
+    let mut bob_socket = socket_on(cluster.node(1), &bob).await;
+    expect_online_within(&mut ann_socket, "A lists both", BACK_WITHIN, |ids| exactly(ids, &[&ann, &bob])).await;
+    expect_online_within(&mut bob_socket, "B lists both", BACK_WITHIN, |ids| exactly(ids, &[&ann, &bob])).await;
+    let first = send_dm(cluster.node(0), &ann, &bob, "before the faults").await;
+    expect_message(&mut bob_socket, "before the faults").await;
+    let last_seen = first["_id"].as_str().expect("_id").to_string();
+    (cluster, ann, bob, ann_socket, bob_socket, last_seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarted_then_a_node_killed_at_once() {
+    for round in 1..=rounds() {
+        let (mut cluster, ann, bob, mut ann_socket, bob_socket, last_seen) = two_nodes_in_conversation().await;
+        cluster.redis.restart();
+        cluster.nodes[1].kill();
+        drop(bob_socket);
+        // Ann's socket stays connected throughout: it is told that bob left, and ann herself
+        // is in every list.
+        let what = format!("round {round}: bob gone from A's list, ann still in it");
+        expect_online_within(&mut ann_socket, &what, GONE_WITHIN, |ids| exactly(ids, &[&ann])).await;
+        online_stays(&mut ann_socket, &what, PRESENCE_TTL * 2, |ids| exactly(ids, &[&ann])).await;
+        let missed = send_dms(cluster.node(0), &ann, &bob, "while bob has no node", 3).await;
+        reconnect_and_catch_up(cluster.node(0), &bob, &ann, &last_seen, &missed).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_while_redis_is_down_stops_counting_and_redis_back_changes_nothing() {
+    for round in 1..=rounds() {
+        let (mut cluster, ann, bob, mut ann_socket, bob_socket, last_seen) = two_nodes_in_conversation().await;
+        cluster.redis.stop();
+        cluster.nodes[1].kill();
+        drop(bob_socket);
+        // Sends are stored while the bus is down.
+        let mut missed = send_dms(cluster.node(0), &ann, &bob, "while redis is down", 2).await;
+        // A cannot hear from B: B's users stop counting once B's record would have expired.
+        let what = format!("round {round}: bob gone from A's list while Redis is down");
+        expect_online_within(&mut ann_socket, &what, GONE_WITHIN, |ids| exactly(ids, &[&ann])).await;
+        cluster.redis.start_again();
+        wait_ready(cluster.node(0), BACK_WITHIN).await;
+        let what = format!("round {round}: bob stays gone once Redis is back");
+        online_stays(&mut ann_socket, &what, PRESENCE_TTL * 2, |ids| exactly(ids, &[&ann])).await;
+        missed.extend(send_dms(cluster.node(0), &ann, &bob, "after redis is back", 2).await);
+        reconnect_and_catch_up(cluster.node(0), &bob, &ann, &last_seen, &missed).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarted_twice_within_one_ttl_then_a_new_node_joins() {
+    for round in 1..=rounds() {
+        let (mut cluster, ann, bob, mut ann_socket, mut bob_socket, _) = two_nodes_in_conversation().await;
+        cluster.redis.restart();
+        tokio::time::sleep(HEARTBEAT / 2).await;
+        cluster.redis.restart();
+        let joined = Node::start(&cluster._database.url, &cluster.redis.url());
+        cluster.nodes.push(joined);
+        let cat = signup(cluster.node(2), "cat").await;
+        let mut cat_socket = socket_on(cluster.node(2), &cat).await;
+        for (socket, on) in [(&mut ann_socket, "A"), (&mut bob_socket, "B"), (&mut cat_socket, "C")] {
+            let what = format!("round {round}: node {on} lists all three after two Redis restarts");
+            expect_online_within(socket, &what, BACK_WITHIN, |ids| exactly(ids, &[&ann, &bob, &cat])).await;
+        }
+        for node in &cluster.nodes {
+            wait_ready(node, BACK_WITHIN).await;
+        }
+        // Events cross between the new node and the old ones, both ways.
+        send_dm(cluster.node(2), &cat, &ann, "from the new node").await;
+        expect_message(&mut ann_socket, "from the new node").await;
+        send_dm(cluster.node(1), &bob, &cat, "to the new node").await;
+        expect_message(&mut cat_socket, "to the new node").await;
+        send_dm(cluster.node(0), &ann, &bob, "between the old nodes").await;
+        expect_message(&mut bob_socket, "between the old nodes").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_started_while_redis_is_down_serves_and_joins_once_redis_answers() {
+    for round in 1..=rounds() {
+        let mut cluster = Cluster::start(1).await;
+        let ann = signup(cluster.node(0), "ann").await;
+        let mut ann_socket = socket_on(cluster.node(0), &ann).await;
+        cluster.redis.stop();
+
+        let late = Node::start(&cluster._database.url, &cluster.redis.url());
+        cluster.nodes.push(late);
+        let b = cluster.node(1);
+        let ready = Client::new().get(b.url("/readyz")).send().await.expect("readyz");
+        assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE, "round {round}: not ready without Redis");
+        let body: Value = ready.json().await.expect("json");
+        assert_eq!((body["store"].as_str(), body["bus"].as_str()), (Some("ok"), Some("unreachable")), "{body}");
+        // It serves what it can: accounts, stored messages and its own sockets.
+        let bob = signup(b, "bob").await;
+        let mut bob_socket = socket_on(b, &bob).await;
+        send_dm(b, &bob, &ann, "stored while B is alone").await;
+
+        cluster.redis.start_again();
+        wait_ready(cluster.node(1), BACK_WITHIN).await;
+        let what = format!("round {round}: A lists bob once B joined");
+        expect_online_within(&mut ann_socket, &what, BACK_WITHIN, |ids| exactly(ids, &[&ann, &bob])).await;
+        let what = format!("round {round}: B's socket, connected before B joined, lists ann");
+        expect_online_within(&mut bob_socket, &what, BACK_WITHIN, |ids| exactly(ids, &[&ann, &bob])).await;
+        send_dm(cluster.node(0), &ann, &bob, "from A to B").await;
+        expect_message(&mut bob_socket, "from A to B").await;
+        send_dm(cluster.node(1), &bob, &ann, "from B to A").await;
+        expect_message(&mut ann_socket, "from B to A").await;
+        let history: Value = ann
+            .http
+            .get(cluster.node(0).url(&format!("/api/messages/{}", bob.id)))
+            .send()
+            .await
+            .expect("history")
+            .json()
+            .await
+            .expect("json");
+        let texts: Vec<&str> = history.as_array().expect("array").iter().filter_map(|m| m["text"].as_str()).collect();
+        assert_eq!(texts, ["stored while B is alone", "from A to B", "from B to A"], "round {round}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_burst_and_started_again_keeps_every_acknowledged_send_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const SENDERS: usize = 4;
+    for round in 1..=rounds() {
+        let (mut cluster, ann, bob, mut ann_socket, bob_socket, last_seen) = two_nodes_in_conversation().await;
+        let b_url = cluster.node(1).url(&format!("/api/messages/send/{}", ann.id));
+        let acked = Arc::new(AtomicUsize::new(0));
+        let mut senders = Vec::new();
+        for sender in 0..SENDERS {
+            let (http, url, acked) = (bob.http.clone(), b_url.clone(), acked.clone());
+            senders.push(tokio::spawn(async move {
+                let mut stored = Vec::new();
+                for i in 0.. {
+                    let text = format!("burst {sender}-{i}");
+                    let Ok(response) = http.post(&url).json(&json!({"text": text})).send().await else { break };
+                    if response.status() != StatusCode::CREATED {
+                        break;
+                    }
+                    let Ok(message) = response.json::<Value>().await else { break };
+                    stored.push((message["_id"].clone(), text));
+                    acked.fetch_add(1, Ordering::SeqCst);
+                }
+                stored
+            }));
+        }
+        while acked.load(Ordering::SeqCst) < 20 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        cluster.nodes[1].kill();
+        drop(bob_socket);
+        let mut acknowledged = Vec::new();
+        for sender in senders {
+            acknowledged.extend(sender.await.expect("sender task"));
+        }
+        let what = format!("round {round}: bob gone from A's list after B was killed");
+        expect_online_within(&mut ann_socket, &what, GONE_WITHIN, |ids| exactly(ids, &[&ann])).await;
+
+        cluster.nodes[1].restart();
+        wait_ready(cluster.node(1), BACK_WITHIN).await;
+        // Every acknowledged send is stored, each once, whichever node is asked.
+        for node in [cluster.node(0), cluster.node(1)] {
+            let page: Value = ann
+                .http
+                .get(node.url(&format!("/api/messages/{}?after={last_seen}&limit=1000", bob.id)))
+                .send()
+                .await
+                .expect("page")
+                .json()
+                .await
+                .expect("json");
+            let stored: Vec<(Value, String)> = page
+                .as_array()
+                .expect("array")
+                .iter()
+                .map(|m| (m["_id"].clone(), m["text"].as_str().unwrap_or_default().to_string()))
+                .collect();
+            let mut texts: Vec<&String> = stored.iter().map(|(_, t)| t).collect();
+            texts.sort();
+            texts.dedup();
+            assert_eq!(texts.len(), stored.len(), "round {round}: a message stored twice");
+            for sent in &acknowledged {
+                assert!(stored.contains(sent), "round {round}: acknowledged {sent:?} is missing on {}", node.addr);
+            }
+        }
+        // Bob comes back on the restarted node, is listed, and stops counting when he leaves.
+        let bob_again = socket_on(cluster.node(1), &bob).await;
+        let what = format!("round {round}: bob listed again from the restarted node");
+        expect_online_within(&mut ann_socket, &what, BACK_WITHIN, |ids| exactly(ids, &[&ann, &bob])).await;
+        bob_again.disconnect().await;
+        let what = format!("round {round}: bob gone once his last socket closed");
+        expect_online_within(&mut ann_socket, &what, BACK_WITHIN, |ids| exactly(ids, &[&ann])).await;
     }
 }

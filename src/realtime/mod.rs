@@ -11,15 +11,14 @@ mod socket;
 
 use std::time::Duration;
 
-use anyhow::Context;
 use serde::Serialize;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Emitter;
 use socketioxide::layer::SocketIoLayer;
-use socketioxide_redis::{FredAdapter, RedisAdapterConfig, RedisAdapterCtr};
+use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tokio::sync::mpsc;
 
-use cluster::{Cluster, Invalidation};
+use cluster::{BusDriver, Cluster, Invalidation};
 
 pub use presence::Presence;
 
@@ -115,7 +114,7 @@ enum Io {
     Redis(SocketIo<RedisIo>),
 }
 
-type RedisIo = FredAdapter<Emitter>;
+type RedisIo = CustomRedisAdapter<Emitter, BusDriver>;
 
 /// Expands `$body` once per adapter with `$io` bound to the `SocketIo`.
 macro_rules! on_io {
@@ -231,19 +230,17 @@ impl Realtime {
             let outbox = spawn_outbox(Io::Local(io.clone()), None);
             return Ok((RealtimeLayer::Local(layer), Self { io: Io::Local(io), outbox, presence, cluster: None }));
         };
-        let redis = cluster::redis_config(url)?;
-        let cluster = Cluster::connect(&redis, presence_ttl).await?;
-        let adapter = RedisAdapterCtr::new_with_fred_config(
-            cluster::subscriber(&redis).await?,
-            RedisAdapterConfig::new().with_prefix("natter-sio"),
-        )
-        .await
-        .context("starting the Socket.IO Redis adapter")?;
-        cluster.spawn_listener(cluster::subscriber(&redis).await?, presence.clone(), ctx.sessions.clone());
+        // Nothing below waits for Redis: a node started while it is down serves its own
+        // sockets and the store, and joins the cluster when Redis answers.
+        let cluster = Cluster::start(url, presence_ttl, presence.clone(), ctx.sessions.clone())?;
+        let adapter =
+            RedisAdapterCtr::new_with_driver(cluster.bus(), RedisAdapterConfig::new().with_prefix("natter-sio"));
         let (layer, io) = builder().with_adapter::<RedisIo>(adapter).with_state(ctx).build_layer();
-        socket::register(&io).await.map_err(|e| anyhow::anyhow!("joining the Socket.IO cluster: {e}"))?;
-        presence::spawn_broadcaster(io.clone(), presence.clone(), Some(cluster.clone()));
-        tracing::info!(node = cluster.node_id(), "joined the cluster through Redis");
+        // Completes at once: the driver records the adapter's channels and subscribes them
+        // whenever Redis answers.
+        socket::register(&io).await.map_err(|e| anyhow::anyhow!("starting the Socket.IO cluster adapter: {e}"))?;
+        presence::spawn_broadcaster(io.clone(), presence.clone(), Some(cluster.heartbeat()));
+        tracing::info!(node = cluster.node_id(), "cluster node started; joining through Redis");
         let outbox = spawn_outbox(Io::Redis(io.clone()), Some(cluster.clone()));
         Ok((RealtimeLayer::Redis(layer), Self { io: Io::Redis(io), outbox, presence, cluster: Some(cluster) }))
     }
@@ -252,10 +249,11 @@ impl Realtime {
         &self.presence
     }
 
-    /// `Some(reachable)` in cluster mode, `None` on a single node (nothing to reach).
+    /// `Some(in the cluster)` in cluster mode (Redis answers, the channels are subscribed
+    /// and this node's presence is written), `None` on a single node (nothing to reach).
     pub async fn bus_reachable(&self) -> Option<bool> {
         match &self.cluster {
-            Some(cluster) => Some(cluster.ping().await),
+            Some(cluster) => Some(cluster.ready().await),
             None => None,
         }
     }

@@ -7,18 +7,21 @@
 //! after a broadcast therefore grows with its cost so that presence never sends more than
 //! `budget` bytes per second; small instances see every change within 100 ms, very large
 //! ones less often. A connecting socket is always sent the current list at once.
+//!
+//! In a cluster the other nodes' users come from `cluster` (the presence sync), each node's
+//! set valid until its record in Redis would expire. The broadcaster never waits on Redis:
+//! it reads what the sync last heard, drops what has expired, and always lists this node's
+//! own users.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use tokio::sync::Notify;
-
-use super::cluster::Cluster;
 
 /// How long changes are gathered before one broadcast.
 pub const COALESCE: Duration = Duration::from_millis(100);
@@ -34,12 +37,15 @@ struct Inner {
     sockets_per_user: Mutex<HashMap<Arc<str>, usize>>,
     sockets: AtomicUsize,
     /// Users online on other nodes (cluster mode; empty on a single node).
-    remote: Mutex<Arc<HashSet<String>>>,
+    remote: Mutex<RemoteView>,
     /// The list last broadcast, sorted.
     last_sent: Mutex<Arc<Vec<String>>>,
+    /// Wakes the broadcaster.
     changed: Notify,
     /// Set when this node's own set changed since the cluster was last told.
     local_changed: AtomicBool,
+    /// Wakes the cluster's presence sync.
+    local_notify: Notify,
     budget_bytes_per_sec: u64,
 }
 
@@ -49,10 +55,11 @@ impl Presence {
             inner: Arc::new(Inner {
                 sockets_per_user: Mutex::new(HashMap::new()),
                 sockets: AtomicUsize::new(0),
-                remote: Mutex::new(Arc::new(HashSet::new())),
+                remote: Mutex::new(RemoteView::default()),
                 last_sent: Mutex::new(Arc::new(Vec::new())),
                 changed: Notify::new(),
                 local_changed: AtomicBool::new(false),
+                local_notify: Notify::new(),
                 budget_bytes_per_sec: budget_bytes_per_sec.max(1),
             }),
         }
@@ -122,19 +129,33 @@ impl Presence {
     fn flag_local_change(&self) {
         self.inner.local_changed.store(true, Ordering::Release);
         self.inner.changed.notify_one();
+        self.inner.local_notify.notify_one();
     }
 
-    fn take_local_change(&self) -> bool {
+    /// Whether this node's set changed since the last call (for the cluster's sync).
+    pub(super) fn take_local_change(&self) -> bool {
         self.inner.local_changed.swap(false, Ordering::AcqRel)
     }
 
-    /// Who is online on the other nodes, as the cluster last said.
-    pub fn set_remote(&self, users: HashSet<String>) {
-        *self.inner.remote.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(users);
+    /// Resolves after this node's set changed.
+    pub(super) async fn local_changed(&self) {
+        self.inner.local_notify.notified().await;
     }
 
+    /// Who is online on the other nodes, as the cluster just said; wakes the broadcaster
+    /// if that changes the list.
+    pub(super) fn set_remote(&self, nodes: Vec<RemoteNode>) {
+        let mut view = self.inner.remote.lock().unwrap_or_else(|e| e.into_inner());
+        let before = view.union(Instant::now());
+        view.replace(nodes);
+        if *view.union(Instant::now()) != *before {
+            self.inner.changed.notify_one();
+        }
+    }
+
+    /// The other nodes' users whose records have not expired.
     fn remote(&self) -> Arc<HashSet<String>> {
-        self.inner.remote.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.inner.remote.lock().unwrap_or_else(|e| e.into_inner()).union(Instant::now())
     }
 
     /// Everyone online (this node and the others), sorted.
@@ -185,6 +206,42 @@ impl Presence {
     }
 }
 
+/// One other node's online set, as read from Redis, and until when it counts.
+#[derive(Debug, Clone)]
+pub struct RemoteNode {
+    pub users: HashSet<String>,
+    /// When its record expires unless the node renews it (and a later read says so).
+    pub until: Instant,
+}
+
+/// The other nodes' sets and their union, kept until the first of them expires.
+#[derive(Default)]
+struct RemoteView {
+    nodes: Vec<RemoteNode>,
+    union: Arc<HashSet<String>>,
+    /// When the first of `nodes` expires.
+    next_expiry: Option<Instant>,
+    /// `nodes` changed since `union` was built.
+    stale: bool,
+}
+
+impl RemoteView {
+    fn replace(&mut self, nodes: Vec<RemoteNode>) {
+        self.nodes = nodes;
+        self.stale = true;
+    }
+
+    fn union(&mut self, now: Instant) -> Arc<HashSet<String>> {
+        if self.stale || self.next_expiry.is_some_and(|t| now >= t) {
+            self.nodes.retain(|n| n.until > now);
+            self.union = Arc::new(self.nodes.iter().flat_map(|n| n.users.iter().cloned()).collect());
+            self.next_expiry = self.nodes.iter().map(|n| n.until).min();
+            self.stale = false;
+        }
+        self.union.clone()
+    }
+}
+
 /// This node's online users plus the other nodes'; serialises as one array, each user once.
 pub struct OnlineList {
     local: Vec<Arc<str>>,
@@ -207,22 +264,18 @@ impl Serialize for OnlineList {
 
 /// One task per node: after a change, waits `COALESCE`, then sends the online list once
 /// to this node's own sockets (if it changed; every node tells its own), then pauses as
-/// the budget says. In a cluster it also writes this node's set to Redis when it changed
-/// and at every heartbeat, and reads the other nodes' sets.
-pub fn spawn_broadcaster<A: Adapter>(io: SocketIo<A>, presence: Presence, cluster: Option<Cluster>) {
+/// the budget says. In a cluster it also looks again at every `tick`, so that the sockets
+/// hear of another node's users expiring even when nothing else happens.
+pub fn spawn_broadcaster<A: Adapter>(io: SocketIo<A>, presence: Presence, tick: Option<Duration>) {
     tokio::spawn(async move {
-        let heartbeat = cluster.as_ref().map_or(Duration::from_secs(3600), Cluster::heartbeat);
-        let mut beat = tokio::time::interval(heartbeat);
+        let mut beat = tokio::time::interval(tick.unwrap_or(MAX_PAUSE));
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let beat_due = tokio::select! {
-                () = presence.changed() => false,
-                _ = beat.tick() => true,
-            };
-            tokio::time::sleep(COALESCE).await;
-            if let Some(cluster) = &cluster {
-                sync_with_cluster(cluster, &presence, beat_due).await;
+            tokio::select! {
+                () = presence.changed() => {}
+                _ = beat.tick() => {}
             }
+            tokio::time::sleep(COALESCE).await;
             let online = Arc::new(presence.online());
             // A user who left and came back within the interval changes nothing to say.
             if !presence.note_sent(&online) {
@@ -257,24 +310,6 @@ pub fn spawn_broadcaster<A: Adapter>(io: SocketIo<A>, presence: Presence, cluste
     });
 }
 
-/// Publishes this node's set if it changed (or the heartbeat is due) and reads the others'.
-/// With Redis unreachable the last known view of the other nodes stays.
-async fn sync_with_cluster(cluster: &Cluster, presence: &Presence, beat_due: bool) {
-    let local_changed = presence.take_local_change();
-    if local_changed || beat_due {
-        if let Err(e) = cluster.write_local(&presence.local_users()).await {
-            tracing::warn!(error = %e, "could not publish this node's presence");
-            presence.flag_local_change(); // try again next time
-        } else if local_changed && let Err(e) = cluster.publish_presence_change().await {
-            tracing::warn!(error = %e, "could not announce a presence change");
-        }
-    }
-    match cluster.others_online().await {
-        Ok(others) => presence.set_remote(others),
-        Err(e) => tracing::warn!(error = %e, "could not read the other nodes' presence"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,7 +335,7 @@ mod tests {
         let p = Presence::new(1_000_000);
         p.connect("a");
         p.connect("b");
-        p.set_remote(["b".to_string(), "c".to_string()].into());
+        p.set_remote(vec![remote(&["b", "c"], Duration::from_secs(60))]);
         let mut sent: Vec<String> =
             serde_json::from_value(serde_json::to_value(p.list_for_new_socket()).unwrap()).unwrap();
         sent.sort();
@@ -308,6 +343,22 @@ mod tests {
         assert_eq!(p.online(), vec!["a", "b", "c"]);
         p.disconnect("a");
         assert_eq!(p.online(), vec!["b", "c"]);
+    }
+
+    fn remote(users: &[&str], lives: Duration) -> RemoteNode {
+        RemoteNode { users: users.iter().map(|u| u.to_string()).collect(), until: Instant::now() + lives }
+    }
+
+    #[test]
+    fn another_node_s_users_count_until_its_record_expires_and_local_users_always() {
+        let p = Presence::new(1_000_000);
+        p.connect("a");
+        p.set_remote(vec![remote(&["b"], Duration::from_millis(50)), remote(&["c", "a"], Duration::from_secs(60))]);
+        assert_eq!(p.online(), vec!["a", "b", "c"]);
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(p.online(), vec!["a", "c"], "b's node was not heard from in time");
+        p.set_remote(vec![]);
+        assert_eq!(p.online(), vec!["a"], "this node's own users whatever the others say");
     }
 
     #[test]
