@@ -214,6 +214,10 @@ impl Cluster {
         for _ in 1..n {
             nodes.push(Node::start(&database.url, &redis.url()));
         }
+        // As a load balancer would: traffic only once every node has joined.
+        for node in &nodes {
+            wait_ready(node, Duration::from_secs(30)).await;
+        }
         Self { nodes, redis, _database: database }
     }
 
