@@ -53,13 +53,16 @@ const RESUBSCRIBE_EVERY: Duration = Duration::from_millis(500);
 
 /// Replaces this node's set and lists the node, in one step. KEYS: the node's key, the
 /// node list; ARGV: node id, TTL in ms, then the users (added in chunks: Lua's `unpack`
-/// takes at most a few thousand values).
+/// takes at most a few thousand values). The set always holds `""` as well, so that a live
+/// node with nobody online still has a record: a missing record means a dead node (or a
+/// restarted Redis), never an idle one.
 const WRITE_SCRIPT: &str = r"
 redis.call('DEL', KEYS[1])
+redis.call('SADD', KEYS[1], '')
 for i = 3, #ARGV, 1000 do
   redis.call('SADD', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
-if #ARGV > 2 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[1])
 ";
 
@@ -75,7 +78,7 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     if ttl == -2 then
       redis.call('SREM', KEYS[1], id)
     elseif ttl > 0 then
-      table.insert(out, {ttl, redis.call('SMEMBERS', key)})
+      table.insert(out, {id, ttl, redis.call('SMEMBERS', key)})
     end
   end
 end
@@ -88,6 +91,14 @@ fn node_key(node: &str) -> String {
 
 fn unreachable() -> RedisError {
     RedisError::new(ErrorKind::IO, "Redis is unreachable")
+}
+
+/// What a node announces on `natter:{presence}:changed`: read the sets again; with `left`,
+/// this node stopped cleanly and its users no longer count.
+#[derive(Debug, Serialize, Deserialize)]
+struct PresenceChange {
+    node: String,
+    left: bool,
 }
 
 /// A cached session check that another node must drop.
@@ -302,7 +313,7 @@ impl Cluster {
             registered: Arc::new(AtomicBool::new(false)),
             others_changed: Arc::new(Notify::new()),
         };
-        cluster.spawn_listener(sessions);
+        cluster.spawn_listener(presence.clone(), sessions);
         // Subscribed before `connect`, so that the first connection is seen too.
         let reconnects = cluster.commands.reconnect_rx();
         cluster.spawn_presence_sync(presence, reconnects);
@@ -353,9 +364,11 @@ impl Cluster {
         Ok(parse_nodes(reply, asked_at))
     }
 
-    /// Tells the other nodes to read the online sets again.
-    async fn publish_presence_change(&self) -> Result<(), RedisError> {
-        let _: i64 = self.commands.spublish(CHANGED, self.node.as_ref()).await?;
+    /// Tells the other nodes to read the online sets again (or that this node left).
+    async fn publish_presence_change(&self, left: bool) -> Result<(), RedisError> {
+        let payload = serde_json::to_string(&PresenceChange { node: self.node.to_string(), left })
+            .map_err(|e| RedisError::new(ErrorKind::Parse, e.to_string()))?;
+        let _: i64 = self.commands.spublish(CHANGED, payload).await?;
         Ok(())
     }
 
@@ -366,7 +379,7 @@ impl Cluster {
         }
         let _: Result<(), _> = self.commands.del(node_key(&self.node)).await;
         let _: Result<(), _> = fred::interfaces::SetsInterface::srem(&self.commands, NODES, self.node.as_ref()).await;
-        let _ = self.publish_presence_change().await;
+        let _ = self.publish_presence_change(true).await;
     }
 
     pub async fn publish_invalidation(&self, invalidation: &Invalidation) {
@@ -423,7 +436,7 @@ impl Cluster {
                             cluster.registered.store(true, Ordering::Release);
                             beat_due = false;
                             if local_changed || announce {
-                                match cluster.publish_presence_change().await {
+                                match cluster.publish_presence_change(false).await {
                                     Ok(()) => announce = false,
                                     Err(e) => tracing::warn!(error = %e, "could not announce a presence change"),
                                 }
@@ -445,7 +458,7 @@ impl Cluster {
 
     /// Listens to the other nodes: presence changes wake this node's presence sync;
     /// invalidations empty this node's session cache.
-    fn spawn_listener(&self, sessions: SessionCache) {
+    fn spawn_listener(&self, presence: Presence, sessions: SessionCache) {
         use futures::StreamExt;
         let me = self.node.clone();
         let others_changed = self.others_changed.clone();
@@ -455,8 +468,15 @@ impl Cluster {
             while let Some((channel, data)) = messages.next().await {
                 let Ok(payload) = std::str::from_utf8(&data) else { continue };
                 if channel == CHANGED {
-                    if payload != &*me {
-                        others_changed.notify_one();
+                    match serde_json::from_str::<PresenceChange>(payload) {
+                        Ok(change) if *change.node != *me => {
+                            if change.left {
+                                presence.forget_node(&change.node);
+                            }
+                            others_changed.notify_one();
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "unreadable presence change"),
                     }
                 } else {
                     match serde_json::from_str::<Invalidation>(payload) {
@@ -471,18 +491,24 @@ impl Cluster {
     }
 }
 
-/// Reads the presence script's reply: `[[ttl_ms, [user…]]…]`.
+/// Reads the presence script's reply: `[[node id, ttl_ms, [user…]]…]`.
 fn parse_nodes(reply: RedisValue, asked_at: Instant) -> Vec<RemoteNode> {
     reply
         .into_array()
         .into_iter()
         .filter_map(|node| {
             let mut fields = node.into_array().into_iter();
+            let id = fields.next()?.into_string()?;
             let ttl_ms = fields.next()?.as_u64()?;
-            let users: HashSet<String> =
-                fields.next()?.into_array().into_iter().filter_map(|u| u.into_string()).collect();
+            let users: HashSet<String> = fields
+                .next()?
+                .into_array()
+                .into_iter()
+                .filter_map(|u| u.into_string())
+                .filter(|u| !u.is_empty())
+                .collect();
             // Counted from when the question was sent: never past the record's real expiry.
-            Some(RemoteNode { users, until: asked_at + Duration::from_millis(ttl_ms) })
+            Some(RemoteNode { id, users, until: asked_at + Duration::from_millis(ttl_ms) })
         })
         .collect()
 }
@@ -504,14 +530,20 @@ mod tests {
         let asked_at = Instant::now();
         let reply = RedisValue::Array(vec![
             RedisValue::Array(vec![
+                RedisValue::from("n1"),
                 RedisValue::Integer(1500),
-                RedisValue::Array(vec![RedisValue::from("ann"), RedisValue::from("bob")]),
+                RedisValue::Array(vec![RedisValue::from(""), RedisValue::from("ann"), RedisValue::from("bob")]),
             ]),
-            RedisValue::Array(vec![RedisValue::Integer(200), RedisValue::Array(vec![])]),
+            RedisValue::Array(vec![
+                RedisValue::from("n2"),
+                RedisValue::Integer(200),
+                RedisValue::Array(vec![RedisValue::from("")]),
+            ]),
         ]);
         let nodes = parse_nodes(reply, asked_at);
         assert_eq!(nodes.len(), 2);
-        assert_eq!(nodes[0].users, HashSet::from(["ann".to_string(), "bob".to_string()]));
+        assert_eq!(nodes[0].id, "n1");
+        assert_eq!(nodes[0].users, HashSet::from(["ann".to_string(), "bob".to_string()]), "the marker is no user");
         assert_eq!(nodes[0].until, asked_at + Duration::from_millis(1500));
         assert!(nodes[1].users.is_empty());
     }

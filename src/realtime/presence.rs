@@ -144,13 +144,30 @@ impl Presence {
 
     /// Who is online on the other nodes, as the cluster just said; wakes the broadcaster
     /// if that changes the list.
-    pub(super) fn set_remote(&self, nodes: Vec<RemoteNode>) {
+    ///
+    /// A node missing from the read is either dead, and then its record has expired and so
+    /// has its `until`, or lost with a restarted Redis, and then it writes again within a
+    /// heartbeat: either way it counts until its `until`, so that a Redis restart does not
+    /// make every other node's users blink offline.
+    pub(super) fn set_remote(&self, mut nodes: Vec<RemoteNode>) {
+        let now = Instant::now();
         let mut view = self.inner.remote.lock().unwrap_or_else(|e| e.into_inner());
-        let before = view.union(Instant::now());
+        let before = view.union(now);
+        let kept: Vec<RemoteNode> =
+            view.nodes.drain(..).filter(|old| old.until > now && !nodes.iter().any(|n| n.id == old.id)).collect();
+        nodes.extend(kept);
         view.replace(nodes);
-        if *view.union(Instant::now()) != *before {
+        if *view.union(now) != *before {
             self.inner.changed.notify_one();
         }
+    }
+
+    /// A node that stopped cleanly: its users stop counting at once.
+    pub(super) fn forget_node(&self, id: &str) {
+        let mut view = self.inner.remote.lock().unwrap_or_else(|e| e.into_inner());
+        let nodes: Vec<RemoteNode> = view.nodes.drain(..).filter(|n| n.id != id).collect();
+        view.replace(nodes);
+        self.inner.changed.notify_one();
     }
 
     /// The other nodes' users whose records have not expired.
@@ -209,6 +226,7 @@ impl Presence {
 /// One other node's online set, as read from Redis, and until when it counts.
 #[derive(Debug, Clone)]
 pub struct RemoteNode {
+    pub id: String,
     pub users: HashSet<String>,
     /// When its record expires unless the node renews it (and a later read says so).
     pub until: Instant,
@@ -335,7 +353,7 @@ mod tests {
         let p = Presence::new(1_000_000);
         p.connect("a");
         p.connect("b");
-        p.set_remote(vec![remote(&["b", "c"], Duration::from_secs(60))]);
+        p.set_remote(vec![remote("n1", &["b", "c"], Duration::from_secs(60))]);
         let mut sent: Vec<String> =
             serde_json::from_value(serde_json::to_value(p.list_for_new_socket()).unwrap()).unwrap();
         sent.sort();
@@ -345,19 +363,26 @@ mod tests {
         assert_eq!(p.online(), vec!["b", "c"]);
     }
 
-    fn remote(users: &[&str], lives: Duration) -> RemoteNode {
-        RemoteNode { users: users.iter().map(|u| u.to_string()).collect(), until: Instant::now() + lives }
+    fn remote(id: &str, users: &[&str], lives: Duration) -> RemoteNode {
+        let users = users.iter().map(|u| u.to_string()).collect();
+        RemoteNode { id: id.to_string(), users, until: Instant::now() + lives }
     }
 
     #[test]
     fn another_node_s_users_count_until_its_record_expires_and_local_users_always() {
         let p = Presence::new(1_000_000);
         p.connect("a");
-        p.set_remote(vec![remote(&["b"], Duration::from_millis(50)), remote(&["c", "a"], Duration::from_secs(60))]);
+        let (short, long) = (Duration::from_millis(50), Duration::from_secs(60));
+        p.set_remote(vec![remote("n1", &["b"], short), remote("n2", &["c", "a"], long)]);
         assert_eq!(p.online(), vec!["a", "b", "c"]);
         std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(p.online(), vec!["a", "c"], "b's node was not heard from in time");
-        p.set_remote(vec![]);
+        assert_eq!(p.online(), vec!["a", "c"], "n1 was not heard from in time");
+        p.set_remote(vec![remote("n3", &["d"], long)]);
+        assert_eq!(p.online(), vec!["a", "c", "d"], "n2 missing from a read (Redis restarted) counts until it expires");
+        p.set_remote(vec![remote("n2", &[], long)]);
+        assert_eq!(p.online(), vec!["a", "d"], "a newer read of n2 replaces what it said before");
+        p.forget_node("n3");
+        p.forget_node("n2");
         assert_eq!(p.online(), vec!["a"], "this node's own users whatever the others say");
     }
 
