@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use socketioxide::SocketIo;
-use socketioxide::adapter::Emitter;
+use socketioxide::adapter::{Adapter, Emitter};
 use socketioxide::layer::SocketIoLayer;
 use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tokio::sync::mpsc;
@@ -176,17 +176,7 @@ fn spawn_outbox(io: Io, cluster: Option<Cluster>) -> mpsc::Sender<Outgoing> {
         while let Some(out) = rx.recv().await {
             match out {
                 Outgoing::Emit { rooms, name, payload } => {
-                    let result = on_io!(&io, |io| io.to(rooms.clone()).emit(name, &payload).await);
-                    if let Err(e) = result {
-                        // The Redis adapter gives up before emitting locally when Redis is
-                        // unreachable: this node's own sockets still hear it.
-                        tracing::warn!(error = %e, event = name, "emit failed; delivering to this node's sockets only");
-                        if let Io::Redis(io) = &io
-                            && let Err(e) = io.local().to(rooms).emit(name, &payload).await
-                        {
-                            tracing::warn!(error = %e, event = name, "local emit failed");
-                        }
-                    }
+                    on_io!(&io, |io| emit_everywhere(io, rooms, name, &payload).await);
                 }
                 Outgoing::Disconnect { rooms } => {
                     if let Err(e) = on_io!(&io, |io| io.to(rooms.clone()).disconnect().await) {
@@ -205,6 +195,22 @@ fn spawn_outbox(io: Io, cluster: Option<Cluster>) -> mpsc::Sender<Outgoing> {
         }
     });
     tx
+}
+
+/// Emits to `rooms` on every node, or, with the bus unreachable, to this node's own sockets
+/// at least (the Redis adapter gives up before emitting locally when it cannot publish).
+pub(crate) async fn emit_everywhere<A: Adapter, T: Serialize + ?Sized>(
+    io: &SocketIo<A>,
+    rooms: Vec<String>,
+    name: &'static str,
+    payload: &T,
+) {
+    if let Err(e) = io.to(rooms.clone()).emit(name, payload).await {
+        tracing::warn!(error = %e, event = name, "emit failed; delivering to this node's sockets only");
+        if let Err(e) = io.local().to(rooms).emit(name, payload).await {
+            tracing::warn!(error = %e, event = name, "local emit failed");
+        }
+    }
 }
 
 fn builder() -> socketioxide::SocketIoBuilder {

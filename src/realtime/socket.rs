@@ -11,7 +11,7 @@ use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide_core::adapter::DefinedAdapter;
 
-use super::{Event, SocketContext, channel_room, presence_room, session_room, user_room};
+use super::{Event, SocketContext, channel_room, emit_everywhere, presence_room, session_room, user_room};
 use crate::auth::extract::ACCESS_COOKIE;
 use crate::db::rooms;
 use crate::domain::{RoomId, UserId};
@@ -167,9 +167,7 @@ async fn on_typing<A: Adapter>(
         return;
     }
     let event = Event::Typing { room_id: &room_id, user_id: &me };
-    if let Err(e) = io.to(others).emit(event.name(), &event).await {
-        tracing::warn!(error = %e, "typing emit failed");
-    }
+    emit_everywhere(&io, others, event.name(), &event).await;
 }
 
 /// `identity(userId)`: kept for the chat-API tutorial's clients. The socket is already
