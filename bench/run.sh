@@ -77,9 +77,10 @@ fresh_pg_db() {
   psql_admin "CREATE DATABASE $1"
 }
 
+# wait_for_http BASE [PATH]: until BASE/PATH (default /healthz) answers 2xx.
 wait_for_http() {
   for _ in $(seq 1 200); do
-    curl -fsS "$1/healthz" >/dev/null 2>&1 && return 0
+    curl -fsS "$1${2:-/healthz}" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   echo "server at $1 did not come up" >&2
@@ -111,8 +112,10 @@ start_server() {
       SERVER_PID=$!
       natter_env "$label" PORT=3103 REDIS_URL="$REDIS_BENCH_URL" taskset -c "$SERVER_CPU" "$NATTER" >"$WORK/$label-b.log" 2>&1 &
       SECOND_PID=$!
-      wait_for_http http://127.0.0.1:3101
-      wait_for_http http://127.0.0.1:3103
+      # Ready, not only up: a node joins the cluster (subscriptions, presence) after it
+      # starts answering, and deliveries sent before that would not cross.
+      wait_for_http http://127.0.0.1:3101 /readyz
+      wait_for_http http://127.0.0.1:3103 /readyz
       return
       ;;
     natter-*)
