@@ -394,26 +394,9 @@ async fn a_node_killed_mid_conversation_loses_nothing_and_stops_counting_its_use
     // Node B never said goodbye: its record expires (PRESENCE_TTL) and node A notices.
     expect_online(&mut ann_socket, "bob offline once node B's record expired", |ids| !ids.contains(&bob.id)).await;
 
-    let mut missed = Vec::new();
-    for i in 0..5 {
-        missed.push(send_dm(cluster.node(0), &ann, &bob, &format!("while B is down {i}")).await["_id"].clone());
-    }
+    let missed = send_dms(cluster.node(0), &ann, &bob, "while B is down", 5).await;
     // Bob's client reconnects to the surviving node and catches up from its last id.
-    let a = cluster.node(0);
-    let mut bob_again = socket_on(a, &bob).await;
-    let page: Value = bob
-        .http
-        .get(a.url(&format!("/api/messages/{}?after={last_seen}", ann.id)))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ids: Vec<Value> = page.as_array().unwrap().iter().map(|m| m["_id"].clone()).collect();
-    assert_eq!(ids, missed, "exactly the messages after the last one seen, in order");
-    send_dm(a, &ann, &bob, "after the reconnect").await;
-    expect_message(&mut bob_again, "after the reconnect").await;
+    reconnect_and_catch_up(cluster.node(0), &bob, &ann, &last_seen, &missed).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -449,18 +432,10 @@ async fn redis_restarting_loses_no_message_and_live_delivery_resumes_by_itself()
     }
     let ready = reqwest::Client::new().get(cluster.node(1).url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
-    let history: Value = bob
-        .http
-        .get(cluster.node(1).url(&format!("/api/messages/{}", ann.id)))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let texts: Vec<&str> = history.as_array().unwrap().iter().filter_map(|m| m["text"].as_str()).collect();
+    let history = conversation(cluster.node(1), &bob, &ann, "").await;
+    let texts: Vec<&str> = history.iter().filter_map(|m| m["text"].as_str()).collect();
     assert!(texts.contains(&"before the restart") && texts.contains(&"while redis is down"), "{texts:?}");
-    assert!(history.as_array().unwrap().iter().any(|m| m["_id"] == during["_id"]));
+    assert!(history.iter().any(|m| m["_id"] == during["_id"]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -513,18 +488,24 @@ async fn send_dms(node: &Node, from: &User, to: &User, prefix: &str, n: usize) -
     ids
 }
 
-/// The ids of the direct conversation with `peer` after `after`, as `user` pages them.
-async fn ids_after(node: &Node, user: &User, peer: &User, after: &str) -> Vec<Value> {
+/// The messages of the direct conversation with `peer`, as `user` reads them through
+/// `node` (`query`: paging, as in `?after=…`).
+async fn conversation(node: &Node, user: &User, peer: &User, query: &str) -> Vec<Value> {
     let page: Value = user
         .http
-        .get(node.url(&format!("/api/messages/{}?after={after}", peer.id)))
+        .get(node.url(&format!("/api/messages/{}{query}", peer.id)))
         .send()
         .await
         .expect("page")
         .json()
         .await
         .expect("json");
-    page.as_array().expect("array").iter().map(|m| m["_id"].clone()).collect()
+    page.as_array().expect("an array of messages").clone()
+}
+
+/// The ids of the direct conversation with `peer` after `after`, as `user` pages them.
+async fn ids_after(node: &Node, user: &User, peer: &User, after: &str) -> Vec<Value> {
+    conversation(node, user, peer, &format!("?after={after}")).await.iter().map(|m| m["_id"].clone()).collect()
 }
 
 /// What a client that lost its node does: reconnects to `node`, fetches what it missed
@@ -648,16 +629,8 @@ async fn a_node_started_while_redis_is_down_serves_and_joins_once_redis_answers(
         expect_message(&mut bob_socket, "from A to B").await;
         send_dm(cluster.node(1), &bob, &ann, "from B to A").await;
         expect_message(&mut ann_socket, "from B to A").await;
-        let history: Value = ann
-            .http
-            .get(cluster.node(0).url(&format!("/api/messages/{}", bob.id)))
-            .send()
-            .await
-            .expect("history")
-            .json()
-            .await
-            .expect("json");
-        let texts: Vec<&str> = history.as_array().expect("array").iter().filter_map(|m| m["text"].as_str()).collect();
+        let history = conversation(cluster.node(0), &ann, &bob, "").await;
+        let texts: Vec<&str> = history.iter().filter_map(|m| m["text"].as_str()).collect();
         assert_eq!(texts, ["stored while B is alone", "from A to B", "from B to A"], "round {round}");
     }
 }
@@ -705,21 +678,9 @@ async fn a_node_killed_mid_burst_and_started_again_keeps_every_acknowledged_send
         wait_ready(cluster.node(1), BACK_WITHIN).await;
         // Every acknowledged send is stored, each once, whichever node is asked.
         for node in [cluster.node(0), cluster.node(1)] {
-            let page: Value = ann
-                .http
-                .get(node.url(&format!("/api/messages/{}?after={last_seen}&limit=1000", bob.id)))
-                .send()
-                .await
-                .expect("page")
-                .json()
-                .await
-                .expect("json");
-            let stored: Vec<(Value, String)> = page
-                .as_array()
-                .expect("array")
-                .iter()
-                .map(|m| (m["_id"].clone(), m["text"].as_str().unwrap_or_default().to_string()))
-                .collect();
+            let page = conversation(node, &ann, &bob, &format!("?after={last_seen}&limit=1000")).await;
+            let stored: Vec<(Value, String)> =
+                page.iter().map(|m| (m["_id"].clone(), m["text"].as_str().unwrap_or_default().to_string())).collect();
             let mut texts: Vec<&String> = stored.iter().map(|(_, t)| t).collect();
             texts.sort();
             texts.dedup();
