@@ -64,6 +64,10 @@ pub struct Settings {
     /// The most `getOnlineUsers` bytes per second one node sends (list size × sockets).
     #[arg(long, env = "PRESENCE_BUDGET", default_value = "16MiB", value_parser = parse_size)]
     pub presence_budget: usize,
+    /// On SIGTERM or Ctrl-C: how long in-flight requests may take to finish before natter
+    /// exits anyway (it stops accepting and answers `/readyz` 503 at once).
+    #[arg(long, env = "SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
     /// How long a checked session is trusted without asking the database again (revocations
     /// take effect at once regardless). 0 disables the cache.
     #[arg(long, env = "AUTH_CACHE_TTL", default_value = "10s", value_parser = parse_duration)]
@@ -153,6 +157,7 @@ impl Settings {
             redis_url: None,
             presence_ttl: Duration::from_secs(15),
             presence_budget: 16 * 1024 * 1024,
+            shutdown_grace: Duration::from_secs(5),
             auth_cache_ttl: Duration::from_secs(10),
             jwt_secret: Some("test-secret-test-secret-test-secret-0123".into()),
             access_token_ttl: Duration::from_secs(15 * 60),

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub media: MediaStore,
     pub auth_limits: AuthRateLimits,
     pub realtime: Realtime,
+    /// Set when a shutdown began: `/readyz` answers 503 from then on.
+    pub draining: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -59,7 +62,9 @@ impl AppState {
         let socket_ctx = SocketContext { db: db.clone(), jwt: jwt.clone(), sessions: sessions.clone(), presence };
         let (socket_layer, realtime) =
             Realtime::new(socket_ctx, settings.redis_url.as_deref(), settings.presence_ttl).await?;
-        let state = Self { db, settings: Arc::new(settings), jwt, hasher, sessions, media, auth_limits, realtime };
+        let draining = Arc::new(AtomicBool::new(false));
+        let state =
+            Self { db, settings: Arc::new(settings), jwt, hasher, sessions, media, auth_limits, realtime, draining };
         Ok((state, socket_layer))
     }
 }
@@ -154,21 +159,43 @@ impl App {
         format!("http://{host}:{}", self.addr.port())
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.
+    /// Serves until SIGTERM or Ctrl-C, then drains (see `run_until`).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.run_until(shutdown_signal()).await
     }
 
+    /// Serves until `stop` resolves, then: `/readyz` answers 503 at once, the listener stops
+    /// accepting, sockets are disconnected cleanly (their clients reconnect elsewhere; a
+    /// cluster node withdraws its presence at once), in-flight requests finish, and it returns
+    /// within `SHUTDOWN_GRACE`. A request cut off at the deadline was never acknowledged:
+    /// messages are acknowledged only after they commit.
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let realtime = self.state.realtime.clone();
-        // Open sockets would hold a graceful shutdown forever: close them when asked to stop.
+        let (realtime, draining, grace) =
+            (self.state.realtime.clone(), self.state.draining.clone(), self.state.settings.shutdown_grace);
+        let (began_tx, began) = tokio::sync::oneshot::channel::<()>();
         let stop = async move {
             stop.await;
+            draining.store(true, Ordering::Release);
+            let _ = began_tx.send(());
+            tracing::info!(grace = ?grace, "shutting down: draining requests and closing sockets");
+            // Open sockets would hold a graceful shutdown forever: close them.
             realtime.close().await;
         };
-        axum::serve(self.listener, service).with_graceful_shutdown(stop).await?;
-        self.state.db.close().await;
+        let deadline = async move {
+            match began.await {
+                Ok(()) => tokio::time::sleep(grace).await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            served = axum::serve(self.listener, service).with_graceful_shutdown(stop).into_future() => served?,
+            () = deadline => tracing::warn!("requests still in flight after SHUTDOWN_GRACE; exiting anyway"),
+        }
+        // Handlers cut off at the deadline may still hold connections: don't wait for them.
+        if tokio::time::timeout(Duration::from_secs(1), self.state.db.close()).await.is_err() {
+            tracing::warn!("database connections still in use at exit");
+        }
         Ok(())
     }
 }

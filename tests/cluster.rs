@@ -26,6 +26,8 @@ use live::{Auth, LiveSocket, connect_to};
 const SECRET: &str = "cluster-test-secret-cluster-test-secret-01";
 /// Short, so that a dead node stops counting within the test's patience.
 const PRESENCE_TTL: Duration = Duration::from_millis(1500);
+/// How long a node stopped with SIGTERM may take to finish its requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// How often a node refreshes its presence record (a third of the TTL).
 const HEARTBEAT: Duration = Duration::from_millis(500);
 /// The bound the README promises for a dead node's users to stop counting (TTL plus one
@@ -90,6 +92,15 @@ impl Redis {
         self.spawn();
     }
 
+    /// How many nodes have a presence record.
+    fn node_records(&self) -> usize {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "--raw", "KEYS", "natter:{presence}:node:*"])
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).count()
+    }
+
     /// Starts it again after `stop` (empty, like a restarted server without persistence).
     fn start_again(&mut self) {
         self.spawn();
@@ -143,6 +154,7 @@ impl Node {
             .env("REDIS_URL", &self.redis_url)
             .env("JWT_SECRET", SECRET)
             .env("PRESENCE_TTL", format!("{}ms", PRESENCE_TTL.as_millis()))
+            .env("SHUTDOWN_GRACE", format!("{}ms", SHUTDOWN_GRACE.as_millis()))
             .env("AUTH_RATE_LIMIT_IP", "0")
             .env("AUTH_RATE_LIMIT_ACCOUNT", "0")
             .env("BCRYPT_COST", "4")
@@ -167,6 +179,27 @@ impl Node {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM: the signal a service manager or orchestrator stops a node with.
+    fn terminate(&self) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        assert!(status.success(), "kill -TERM {pid}");
+    }
+
+    /// Waits for the process to exit by itself.
+    fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        let child = self.child.as_mut().expect("running");
+        loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                self.child = None;
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the node did not exit within {within:?}");
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -635,60 +668,93 @@ async fn a_node_started_while_redis_is_down_serves_and_joins_once_redis_answers(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_killed_mid_burst_and_started_again_keeps_every_acknowledged_send_once() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    const SENDERS: usize = 4;
-    for round in 1..=rounds() {
-        let (mut cluster, ann, bob, mut ann_socket, bob_socket, last_seen) = two_nodes_in_conversation().await;
-        let b_url = cluster.node(1).url(&format!("/api/messages/send/{}", ann.id));
-        let acked = Arc::new(AtomicUsize::new(0));
-        let mut senders = Vec::new();
-        for sender in 0..SENDERS {
-            let (http, url, acked) = (bob.http.clone(), b_url.clone(), acked.clone());
-            senders.push(tokio::spawn(async move {
-                let mut stored = Vec::new();
-                for i in 0.. {
-                    let text = format!("burst {sender}-{i}");
-                    let Ok(response) = http.post(&url).json(&json!({"text": text})).send().await else { break };
-                    if response.status() != StatusCode::CREATED {
-                        break;
+/// Concurrent sends from `from` to `to` through one node, each recording what got a 2xx;
+/// every sender stops at its first failure (the node went away).
+struct Burst {
+    senders: Vec<tokio::task::JoinHandle<Vec<(Value, String)>>>,
+    acked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Burst {
+    fn start(node: &Node, from: &User, to: &User) -> Self {
+        const SENDERS: usize = 4;
+        let url = node.url(&format!("/api/messages/send/{}", to.id));
+        let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let senders = (0..SENDERS)
+            .map(|sender| {
+                let (http, url, acked) = (from.http.clone(), url.clone(), acked.clone());
+                tokio::spawn(async move {
+                    let mut stored = Vec::new();
+                    for i in 0.. {
+                        let text = format!("burst {sender}-{i}");
+                        let Ok(response) = http.post(&url).json(&json!({"text": text})).send().await else { break };
+                        if response.status() != StatusCode::CREATED {
+                            break;
+                        }
+                        let Ok(message) = response.json::<Value>().await else { break };
+                        stored.push((message["_id"].clone(), text));
+                        acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     }
-                    let Ok(message) = response.json::<Value>().await else { break };
-                    stored.push((message["_id"].clone(), text));
-                    acked.fetch_add(1, Ordering::SeqCst);
-                }
-                stored
-            }));
-        }
-        while acked.load(Ordering::SeqCst) < 20 {
+                    stored
+                })
+            })
+            .collect();
+        Self { senders, acked }
+    }
+
+    async fn wait_until_acknowledged(&self, n: usize) {
+        while self.acked.load(std::sync::atomic::Ordering::SeqCst) < n {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        cluster.nodes[1].kill();
-        drop(bob_socket);
+    }
+
+    /// Every `(id, text)` that got a 2xx, once all senders stopped.
+    async fn acknowledged(self) -> Vec<(Value, String)> {
         let mut acknowledged = Vec::new();
-        for sender in senders {
+        for sender in self.senders {
             acknowledged.extend(sender.await.expect("sender task"));
         }
+        acknowledged
+    }
+}
+
+/// Every acknowledged send of `from` is stored, each once, whichever node is asked.
+async fn assert_stored_once(
+    cluster: &Cluster,
+    reader: &User,
+    from: &User,
+    after: &str,
+    acknowledged: &[(Value, String)],
+) {
+    for node in &cluster.nodes {
+        let page = conversation(node, reader, from, &format!("?after={after}&limit=1000")).await;
+        let stored: Vec<(Value, String)> =
+            page.iter().map(|m| (m["_id"].clone(), m["text"].as_str().unwrap_or_default().to_string())).collect();
+        let mut texts: Vec<&String> = stored.iter().map(|(_, t)| t).collect();
+        texts.sort();
+        texts.dedup();
+        assert_eq!(texts.len(), stored.len(), "a message stored twice");
+        for sent in acknowledged {
+            assert!(stored.contains(sent), "acknowledged {sent:?} is missing on {}", node.addr);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_burst_and_started_again_keeps_every_acknowledged_send_once() {
+    for round in 1..=rounds() {
+        let (mut cluster, ann, bob, mut ann_socket, bob_socket, last_seen) = two_nodes_in_conversation().await;
+        let burst = Burst::start(cluster.node(1), &bob, &ann);
+        burst.wait_until_acknowledged(20).await;
+        cluster.nodes[1].kill();
+        drop(bob_socket);
+        let acknowledged = burst.acknowledged().await;
         let what = format!("round {round}: bob gone from A's list after B was killed");
         expect_online_within(&mut ann_socket, &what, GONE_WITHIN, |ids| exactly(ids, &[&ann])).await;
 
         cluster.nodes[1].restart();
         wait_ready(cluster.node(1), BACK_WITHIN).await;
-        // Every acknowledged send is stored, each once, whichever node is asked.
-        for node in [cluster.node(0), cluster.node(1)] {
-            let page = conversation(node, &ann, &bob, &format!("?after={last_seen}&limit=1000")).await;
-            let stored: Vec<(Value, String)> =
-                page.iter().map(|m| (m["_id"].clone(), m["text"].as_str().unwrap_or_default().to_string())).collect();
-            let mut texts: Vec<&String> = stored.iter().map(|(_, t)| t).collect();
-            texts.sort();
-            texts.dedup();
-            assert_eq!(texts.len(), stored.len(), "round {round}: a message stored twice");
-            for sent in &acknowledged {
-                assert!(stored.contains(sent), "round {round}: acknowledged {sent:?} is missing on {}", node.addr);
-            }
-        }
+        assert_stored_once(&cluster, &ann, &bob, &last_seen, &acknowledged).await;
         // Bob comes back on the restarted node, is listed, and stops counting when he leaves.
         let bob_again = socket_on(cluster.node(1), &bob).await;
         let what = format!("round {round}: bob listed again from the restarted node");
@@ -697,4 +763,30 @@ async fn a_node_killed_mid_burst_and_started_again_keeps_every_acknowledged_send
         let what = format!("round {round}: bob gone once his last socket closed");
         expect_online_within(&mut ann_socket, &what, BACK_WITHIN, |ids| exactly(ids, &[&ann])).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_stopped_with_sigterm_mid_burst_drains_and_leaves_the_cluster_at_once() {
+    let (mut cluster, ann, bob, mut ann_socket, bob_socket, last_seen) = two_nodes_in_conversation().await;
+    let burst = Burst::start(cluster.node(1), &bob, &ann);
+    burst.wait_until_acknowledged(20).await;
+    let stopping = Instant::now();
+    cluster.nodes[1].terminate();
+    // Out of rotation at once: 503 while it drains, or no answer once it stopped listening.
+    if let Ok(ready) = Client::new().get(cluster.node(1).url("/readyz")).send().await {
+        assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE, "readyz while draining");
+    }
+    // It exits by itself, successfully, within SHUTDOWN_GRACE.
+    let status = cluster.nodes[1].wait_exit(SHUTDOWN_GRACE + Duration::from_secs(5));
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    assert!(stopping.elapsed() < SHUTDOWN_GRACE + Duration::from_secs(5));
+    // It withdrew its presence record on the way out instead of leaving it to expire.
+    assert_eq!(cluster.redis.node_records(), 1, "only node A's presence record is left");
+    drop(bob_socket);
+    expect_online_within(&mut ann_socket, "bob gone once B left", GONE_WITHIN, |ids| exactly(ids, &[&ann])).await;
+
+    let acknowledged = burst.acknowledged().await;
+    cluster.nodes[1].restart();
+    wait_ready(cluster.node(1), BACK_WITHIN).await;
+    assert_stored_once(&cluster, &ann, &bob, &last_seen, &acknowledged).await;
 }

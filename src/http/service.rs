@@ -33,10 +33,11 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             "unreachable"
         }
     };
-    let ready = store == "ok" && bus != "unreachable";
+    let draining = state.draining.load(std::sync::atomic::Ordering::Acquire);
+    let ready = store == "ok" && bus != "unreachable" && !draining;
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = json!({
-        "status": if ready { "ready" } else { "unavailable" },
+        "status": if draining { "draining" } else if ready { "ready" } else { "unavailable" },
         "store": store,
         "backend": state.db.backend_name(),
         "bus": bus,
