@@ -767,26 +767,31 @@ async fn a_node_killed_mid_burst_and_started_again_keeps_every_acknowledged_send
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_stopped_with_sigterm_mid_burst_drains_and_leaves_the_cluster_at_once() {
-    let (mut cluster, ann, bob, mut ann_socket, bob_socket, last_seen) = two_nodes_in_conversation().await;
-    let burst = Burst::start(cluster.node(1), &bob, &ann);
-    burst.wait_until_acknowledged(20).await;
-    let stopping = Instant::now();
-    cluster.nodes[1].terminate();
-    // Out of rotation at once: 503 while it drains, or no answer once it stopped listening.
-    if let Ok(ready) = Client::new().get(cluster.node(1).url("/readyz")).send().await {
-        assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE, "readyz while draining");
-    }
-    // It exits by itself, successfully, within SHUTDOWN_GRACE.
-    let status = cluster.nodes[1].wait_exit(SHUTDOWN_GRACE + Duration::from_secs(5));
-    assert!(status.success(), "exit status after SIGTERM: {status}");
-    assert!(stopping.elapsed() < SHUTDOWN_GRACE + Duration::from_secs(5));
-    // It withdrew its presence record on the way out instead of leaving it to expire.
-    assert_eq!(cluster.redis.node_records(), 1, "only node A's presence record is left");
-    drop(bob_socket);
-    expect_online_within(&mut ann_socket, "bob gone once B left", GONE_WITHIN, |ids| exactly(ids, &[&ann])).await;
+    for round in 1..=rounds() {
+        let (mut cluster, ann, bob, mut ann_socket, bob_socket, last_seen) = two_nodes_in_conversation().await;
+        let burst = Burst::start(cluster.node(1), &bob, &ann);
+        burst.wait_until_acknowledged(20).await;
+        let stopping = Instant::now();
+        cluster.nodes[1].terminate();
+        // Out of rotation at once: 503 while it drains, or no answer once it stopped listening.
+        if let Ok(ready) = Client::new().get(cluster.node(1).url("/readyz")).send().await {
+            assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE, "readyz while draining");
+        }
+        // It exits by itself, successfully, within SHUTDOWN_GRACE.
+        let status = cluster.nodes[1].wait_exit(SHUTDOWN_GRACE + Duration::from_secs(5));
+        assert!(status.success(), "exit status after SIGTERM: {status}");
+        assert!(stopping.elapsed() < SHUTDOWN_GRACE + Duration::from_secs(5));
+        // It withdrew its presence record on the way out instead of leaving it to expire.
+        assert_eq!(cluster.redis.node_records(), 1, "round {round}: only node A's presence record is left");
+        drop(bob_socket);
+        expect_online_within(&mut ann_socket, &format!("round {round}: bob gone once B left"), GONE_WITHIN, |ids| {
+            exactly(ids, &[&ann])
+        })
+        .await;
 
-    let acknowledged = burst.acknowledged().await;
-    cluster.nodes[1].restart();
-    wait_ready(cluster.node(1), BACK_WITHIN).await;
-    assert_stored_once(&cluster, &ann, &bob, &last_seen, &acknowledged).await;
+        let acknowledged = burst.acknowledged().await;
+        cluster.nodes[1].restart();
+        wait_ready(cluster.node(1), BACK_WITHIN).await;
+        assert_stored_once(&cluster, &ann, &bob, &last_seen, &acknowledged).await;
+    }
 }

@@ -295,6 +295,9 @@ pub struct Cluster {
     ttl: Duration,
     /// This node's presence record is in Redis since the last (re)connection.
     registered: Arc<AtomicBool>,
+    /// Set by `leave`; held by the presence sync while it writes, so that no write lands
+    /// after the record was withdrawn (the sockets closing at shutdown change the set).
+    left: Arc<tokio::sync::Mutex<bool>>,
     /// Another node announced a presence change.
     others_changed: Arc<Notify>,
 }
@@ -311,6 +314,7 @@ impl Cluster {
             commands,
             ttl,
             registered: Arc::new(AtomicBool::new(false)),
+            left: Arc::new(tokio::sync::Mutex::new(false)),
             others_changed: Arc::new(Notify::new()),
         };
         cluster.spawn_listener(presence.clone(), sessions);
@@ -374,6 +378,8 @@ impl Cluster {
 
     /// A clean exit: this node's users stop counting at once.
     pub async fn leave(&self) {
+        let mut left = self.left.lock().await;
+        *left = true;
         if !self.commands.is_connected() {
             return;
         }
@@ -429,6 +435,10 @@ impl Cluster {
                     // Nothing to do until the next connection (its event wakes this loop).
                     continue;
                 }
+                let left = cluster.left.lock().await;
+                if *left {
+                    return;
+                }
                 let local_changed = presence.take_local_change();
                 if local_changed || beat_due || announce || !cluster.registered.load(Ordering::Acquire) {
                     match cluster.write_local(presence.local_users()).await {
@@ -448,6 +458,7 @@ impl Cluster {
                         }
                     }
                 }
+                drop(left);
                 match cluster.read_others().await {
                     Ok(nodes) => presence.set_remote(nodes),
                     Err(e) => tracing::warn!(error = %e, "could not read the other nodes' presence"),
