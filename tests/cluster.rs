@@ -795,3 +795,31 @@ async fn a_node_stopped_with_sigterm_mid_burst_drains_and_leaves_the_cluster_at_
         assert_stored_once(&cluster, &ann, &bob, &last_seen, &acknowledged).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_longer_than_the_ttl_hides_the_other_nodes_until_it_is_back() {
+    for round in 1..=rounds() {
+        let (mut cluster, ann, bob, mut ann_socket, mut bob_socket, _) = two_nodes_in_conversation().await;
+        cluster.redis.stop();
+        // Neither node can tell whether the other still lives: each lists its own users only
+        // once the other's record would have expired.
+        let what = format!("round {round}: A lists only ann while Redis is down");
+        expect_online_within(&mut ann_socket, &what, GONE_WITHIN, |ids| exactly(ids, &[&ann])).await;
+        let what = format!("round {round}: B lists only bob while Redis is down");
+        expect_online_within(&mut bob_socket, &what, GONE_WITHIN, |ids| exactly(ids, &[&bob])).await;
+        // Messages are stored and reach the handling node's own sockets.
+        send_dm(cluster.node(0), &bob, &ann, "while redis is down").await;
+        expect_message(&mut ann_socket, "while redis is down").await;
+
+        cluster.redis.start_again();
+        let what = format!("round {round}: A lists bob again once Redis is back");
+        expect_online_within(&mut ann_socket, &what, BACK_WITHIN, |ids| exactly(ids, &[&ann, &bob])).await;
+        let what = format!("round {round}: B lists ann again once Redis is back");
+        expect_online_within(&mut bob_socket, &what, BACK_WITHIN, |ids| exactly(ids, &[&ann, &bob])).await;
+        for node in &cluster.nodes {
+            wait_ready(node, BACK_WITHIN).await;
+        }
+        send_dm(cluster.node(0), &ann, &bob, "across again").await;
+        expect_message(&mut bob_socket, "across again").await;
+    }
+}
