@@ -29,107 +29,107 @@ pub enum HashAlgorithm {
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// `development` (local defaults) or `production` (refuses unsafe settings).
-    #[arg(long, env = "NATTER_ENV", value_enum, default_value = "development")]
+    #[arg(long, global = true, env = "NATTER_ENV", value_enum, default_value = "development")]
     pub env: Environment,
     /// Interface to listen on.
-    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    #[arg(long, global = true, env = "HOST", default_value = "127.0.0.1")]
     pub host: String,
     /// Port to listen on (0 picks a free one).
-    #[arg(long, env = "PORT", default_value_t = 3000)]
+    #[arg(long, global = true, env = "PORT", default_value_t = 3000)]
     pub port: u16,
     /// Where the SQLite file, the generated JWT secret and uploads live.
-    #[arg(long, env = "DATA_DIR", default_value = "./data")]
+    #[arg(long, global = true, env = "DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// `sqlite://path` or `postgres://…`; default `sqlite://$DATA_DIR/natter.db`.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, global = true, env = "DATABASE_URL")]
     pub database_url: Option<String>,
     /// Maximum connections in the database pool.
-    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16)]
+    #[arg(long, global = true, env = "DATABASE_POOL_SIZE", default_value_t = 16)]
     pub database_pool_size: u32,
     /// PostgreSQL: longest a statement may run before the server cancels it (0 = no limit).
-    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "DATABASE_STATEMENT_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub database_statement_timeout: Duration,
     /// How many times a query that failed for a transient reason (lost connection,
     /// serialization failure, deadlock, busy database) is retried before it fails.
-    #[arg(long, env = "DATABASE_RETRIES", default_value_t = 3)]
+    #[arg(long, global = true, env = "DATABASE_RETRIES", default_value_t = 3)]
     pub database_retries: u32,
     /// `redis://host:port`: the Socket.IO events and presence of every node go through it
     /// (run many nodes on one PostgreSQL database). Unset: a single node.
-    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    #[arg(long, global = true, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// How long a node's presence record outlives its last heartbeat (cluster mode): a node
     /// that dies stops counting its users online after at most this plus a third of it.
-    #[arg(long, env = "PRESENCE_TTL", default_value = "15s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "PRESENCE_TTL", default_value = "15s", value_parser = parse_duration)]
     pub presence_ttl: Duration,
     /// The most `getOnlineUsers` bytes per second one node sends (list size × sockets).
-    #[arg(long, env = "PRESENCE_BUDGET", default_value = "16MiB", value_parser = parse_size)]
+    #[arg(long, global = true, env = "PRESENCE_BUDGET", default_value = "16MiB", value_parser = parse_size)]
     pub presence_budget: usize,
     /// On SIGTERM or Ctrl-C: how long in-flight requests may take to finish before natter
     /// exits anyway (it stops accepting and answers `/readyz` 503 at once).
-    #[arg(long, env = "SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
     /// How long a checked session is trusted without asking the database again (revocations
     /// take effect at once regardless). 0 disables the cache.
-    #[arg(long, env = "AUTH_CACHE_TTL", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "AUTH_CACHE_TTL", default_value = "10s", value_parser = parse_duration)]
     pub auth_cache_ttl: Duration,
     /// HMAC secret for access tokens (at least 32 bytes). Generated and kept in DATA_DIR when unset.
-    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    #[arg(long, global = true, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
     /// Access token (`jwt` cookie) lifetime, e.g. `15m`.
-    #[arg(long, env = "ACCESS_TOKEN_TTL", default_value = "15m", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "ACCESS_TOKEN_TTL", default_value = "15m", value_parser = parse_duration)]
     pub access_token_ttl: Duration,
     /// Refresh token lifetime (sliding), e.g. `7d`.
-    #[arg(long, env = "REFRESH_TOKEN_TTL", default_value = "7d", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "REFRESH_TOKEN_TTL", default_value = "7d", value_parser = parse_duration)]
     pub refresh_token_ttl: Duration,
     /// How long an already-rotated refresh token is still accepted by the transparent
     /// cookie refresh, so parallel requests of one browser do not log it out.
-    #[arg(long, env = "REFRESH_REUSE_GRACE", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "REFRESH_REUSE_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub refresh_reuse_grace: Duration,
     /// Mark cookies `Secure`. Default: true in production, false in development.
-    #[arg(long, env = "COOKIE_SECURE")]
+    #[arg(long, global = true, env = "COOKIE_SECURE")]
     pub cookie_secure: Option<bool>,
     /// Comma-separated origins allowed to call the API with credentials.
     /// Default in development: http://localhost:5173,http://127.0.0.1:5173 (Vite); none in production.
-    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    #[arg(long, global = true, env = "CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Option<Vec<String>>,
     /// Directory of a built frontend served at `/` with an `index.html` fallback.
-    #[arg(long, env = "STATIC_DIR")]
+    #[arg(long, global = true, env = "STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
     /// Largest accepted request body, e.g. `10MiB`.
-    #[arg(long, env = "BODY_LIMIT", default_value = "10MiB", value_parser = parse_size)]
+    #[arg(long, global = true, env = "BODY_LIMIT", default_value = "10MiB", value_parser = parse_size)]
     pub body_limit: usize,
     /// Largest accepted image (data URL or upload), e.g. `5MiB`.
-    #[arg(long, env = "MAX_IMAGE_BYTES", default_value = "5MiB", value_parser = parse_size)]
+    #[arg(long, global = true, env = "MAX_IMAGE_BYTES", default_value = "5MiB", value_parser = parse_size)]
     pub max_image_bytes: usize,
     /// Minimum password length (6 to 128).
-    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 8)]
+    #[arg(long, global = true, env = "PASSWORD_MIN_LENGTH", default_value_t = 8)]
     pub password_min_length: usize,
     /// Hash for new passwords; both always verify.
-    #[arg(long, env = "PASSWORD_HASH", value_enum, default_value = "argon2")]
+    #[arg(long, global = true, env = "PASSWORD_HASH", value_enum, default_value = "argon2")]
     pub password_hash: HashAlgorithm,
     /// bcrypt cost when PASSWORD_HASH=bcrypt.
-    #[arg(long, env = "BCRYPT_COST", default_value_t = 10)]
+    #[arg(long, global = true, env = "BCRYPT_COST", default_value_t = 10)]
     pub bcrypt_cost: u32,
     /// Password hashes computed at once (default: number of cores).
-    #[arg(long, env = "HASH_CONCURRENCY")]
+    #[arg(long, global = true, env = "HASH_CONCURRENCY")]
     pub hash_concurrency: Option<usize>,
     /// Login/signup attempts per minute per client IP (0 disables).
-    #[arg(long, env = "AUTH_RATE_LIMIT_IP", default_value_t = 30)]
+    #[arg(long, global = true, env = "AUTH_RATE_LIMIT_IP", default_value_t = 30)]
     pub auth_rate_limit_ip: u32,
     /// Login attempts per minute per account (0 disables).
-    #[arg(long, env = "AUTH_RATE_LIMIT_ACCOUNT", default_value_t = 10)]
+    #[arg(long, global = true, env = "AUTH_RATE_LIMIT_ACCOUNT", default_value_t = 10)]
     pub auth_rate_limit_account: u32,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy you run).
-    #[arg(long, env = "TRUST_PROXY", default_value_t = false)]
+    #[arg(long, global = true, env = "TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,
     /// Public base URL (e.g. https://chat.example.com); makes upload URLs absolute.
-    #[arg(long, env = "PUBLIC_URL")]
+    #[arg(long, global = true, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
     /// `text` or `json` log lines.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
+    #[arg(long, global = true, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
     /// Log filter (tracing EnvFilter syntax).
-    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    #[arg(long, global = true, env = "LOG_LEVEL", default_value = "info")]
     pub log_level: String,
 }
 

@@ -137,7 +137,7 @@ impl ApiError {
         }
     }
 
-    fn message(&self) -> &str {
+    pub fn message(&self) -> &str {
         match self {
             Self::Validation(f) => f.first_message.as_deref().unwrap_or("Invalid input"),
             Self::BadRequest(_, m)

@@ -11,6 +11,7 @@
 //! - `config`, `startup`, `telemetry`, `error`: settings, assembly, logs, the error shape.
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -254,6 +254,25 @@ impl Db {
         on_db!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
     }
 
+    /// The newest applied migration, `None` on a database never migrated.
+    pub async fn schema_version(&self) -> anyhow::Result<Option<i64>> {
+        const EXISTS_SQLITE: &str =
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'";
+        const EXISTS_PG: &str = "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = '_sqlx_migrations'";
+        const VERSION: &str = "SELECT MAX(version) FROM _sqlx_migrations WHERE success";
+        let exists: i64 = match self {
+            Self::Sqlite(pools) => sqlx::query_scalar(EXISTS_SQLITE).fetch_one(&pools.read).await?,
+            Self::Postgres(pg) => sqlx::query_scalar(EXISTS_PG).fetch_one(&pg.pool).await?,
+        };
+        if exists == 0 {
+            return Ok(None);
+        }
+        Ok(match self {
+            Self::Sqlite(pools) => sqlx::query_scalar(VERSION).fetch_one(&pools.read).await?,
+            Self::Postgres(pg) => sqlx::query_scalar(VERSION).fetch_one(&pg.pool).await?,
+        })
+    }
+
     pub async fn close(&self) {
         match self {
             Self::Postgres(pg) => pg.pool.close().await,

@@ -28,6 +28,10 @@ impl UserRow {
     pub fn role(&self) -> Role {
         Role::parse(&self.role).unwrap_or(Role::User)
     }
+
+    pub fn user_id(&self) -> anyhow::Result<UserId> {
+        UserId::parse(&self.id).ok_or_else(|| anyhow::anyhow!("stored user id is not a UUID"))
+    }
 }
 
 pub struct NewUser<'a> {

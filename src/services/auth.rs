@@ -65,6 +65,14 @@ fn check_ip_limit(state: &AppState, ip: Option<IpAddr>) -> ApiResult<()> {
 #[tracing::instrument(skip_all)]
 pub async fn signup(state: &AppState, input: Signup, client: &ClientInfo) -> ApiResult<(UserRow, IssuedTokens)> {
     check_ip_limit(state, client.ip)?;
+    let user = create_account(state, input).await?;
+    let tokens = start_session(state, &user.user_id()?, client).await?;
+    Ok((user, tokens))
+}
+
+/// Creates an account without starting a session (signup, and `natter user create`). The
+/// first account of an empty instance is an admin.
+pub async fn create_account(state: &AppState, input: Signup) -> ApiResult<UserRow> {
     let hash = state.hasher.hash(input.password).await?;
     let id = UserId::new();
     let inserted = users::insert_user(
@@ -90,8 +98,7 @@ pub async fn signup(state: &AppState, input: Signup, client: &ClientInfo) -> Api
         }
     };
     tracing::info!(user_id = %user.id, role = %user.role, "account created");
-    let tokens = start_session(state, &id, client).await?;
-    Ok((user, tokens))
+    Ok(user)
 }
 
 /// Logs in by e-mail or username. Unknown account and wrong password answer alike, after
@@ -111,7 +118,7 @@ pub async fn login(
         (true, Some(user)) => user,
         _ => return Err(invalid_credentials()),
     };
-    let id = UserId::parse(&user.id).ok_or_else(|| anyhow::anyhow!("stored user id is not a UUID"))?;
+    let id = user.user_id()?;
     let tokens = start_session(state, &id, client).await?;
     Ok((user, tokens))
 }

@@ -25,6 +25,30 @@ pub async fn list(state: &AppState, caller: &AuthUser, query: UserQuery<'_>) -> 
     Ok(users::list_users(&state.db, exclude, search, query.after.as_ref(), query.limit).await?)
 }
 
+/// `natter user list`: every live account, in id (creation) order.
+pub async fn list_as_operator(
+    state: &AppState,
+    search: Option<&str>,
+    after: Option<&UserId>,
+    limit: u32,
+) -> ApiResult<Vec<UserRow>> {
+    let search = search.map(str::trim).filter(|q| !q.is_empty());
+    Ok(users::list_users(&state.db, None, search, after, limit).await?)
+}
+
+/// A live user found by e-mail, username or id (the CLI's way of naming one).
+pub async fn find_by_login_or_id(state: &AppState, key: &str) -> ApiResult<UserRow> {
+    let by_login = users::find_user_by_login(&state.db, key).await?;
+    let found = match by_login {
+        Some(row) => Some(row),
+        None => match UserId::parse(key) {
+            Some(id) => users::find_user(&state.db, &id).await?,
+            None => None,
+        },
+    };
+    found.filter(|u| u.deleted_at.is_none()).ok_or_else(not_found)
+}
+
 /// A live user.
 pub async fn get(state: &AppState, id: &UserId) -> ApiResult<UserRow> {
     users::find_user(&state.db, id).await?.filter(|u| u.deleted_at.is_none()).ok_or_else(not_found)
@@ -102,6 +126,16 @@ pub async fn set_role(state: &AppState, caller: &AuthUser, target: &UserId, role
     if caller.id == *target && role != Role::Admin {
         return Err(ApiError::BadRequest(ErrorCode::ValidationFailed, "Admins cannot demote themselves".into()));
     }
+    apply_role(state, target, role).await
+}
+
+/// `natter user set-role`: whoever runs natter's CLI against the database already owns the
+/// instance, so no caller check; it is how a locked-out instance gets an admin back.
+pub async fn set_role_as_operator(state: &AppState, target: &UserId, role: Role) -> ApiResult<UserRow> {
+    apply_role(state, target, role).await
+}
+
+async fn apply_role(state: &AppState, target: &UserId, role: Role) -> ApiResult<UserRow> {
     let row = users::update_role(&state.db, target, role, now_ms()).await?.ok_or_else(not_found)?;
     auth::user_changed(state, target).await;
     Ok(row)
