@@ -13,6 +13,7 @@ import { chromium } from "playwright-core";
 import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { deflateSync } from "node:zlib";
 
 const started = Date.now();
 const base = (process.argv[2] || "").replace(/\/+$/, "");
@@ -44,11 +45,46 @@ if (!existsSync(CHROMIUM)) {
   process.exit(2);
 }
 
-// A 4x4 red PNG.
-const PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEklEQVR4nGP4z8CAB+GTG8HSALfKY52fTcuYAAAAAElFTkSuQmCC",
-  "base64",
-);
+// A 96x64 gradient PNG, built here (node:zlib) so the test needs no image files.
+function gradientPng(width, height) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc32 = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const row = y * (width * 3 + 1);
+    for (let x = 0; x < width; x++) {
+      raw.set([40 + (180 * x) / width, 90 + (120 * y) / height, 200], row + 1 + x * 3);
+    }
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(raw)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+const PNG_W = 96;
+const PNG = gradientPng(PNG_W, 64);
 
 const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const PASSWORD = `Pw-${runId}-e2e!`;
@@ -334,14 +370,14 @@ async function main() {
 
   await step("alice sends an image in the DM; bob sees it load", async () => {
     await roomEntry(A.page, bob.fullName).click();
-    await A.page.getByTestId("image-input").setInputFiles({ name: "red.png", mimeType: "image/png", buffer: PNG });
+    await A.page.getByTestId("image-input").setInputFiles({ name: "gradient.png", mimeType: "image/png", buffer: PNG });
     await visible(A.page.getByRole("img", { name: "Image to send" }), "image preview");
     await A.page.getByRole("button", { name: "Send" }).click();
     await roomEntry(B.page, alice.fullName).click();
     const img = B.page.getByTestId("message-image");
     await visible(img, "the image message in bob's view");
     await until(
-      () => img.first().evaluate((el) => el.complete && el.naturalWidth === 4),
+      () => img.first().evaluate((el, w) => el.complete && el.naturalWidth === w, PNG_W),
       () => "the image did not load in bob's view",
     );
   });
@@ -370,8 +406,12 @@ async function main() {
     await B.context.setOffline(true);
     await visible(B.page.getByTestId("connection"), "bob's offline banner");
     for (const t of missed) await sendText(A.page, t);
+    if (await messageWith(B.page, missed[0]).count()) fail("bob got a message while offline: the socket stayed up");
+    const seenBefore = B.http.length;
     await B.context.setOffline(false);
     for (const t of missed) await visible(messageWith(B.page, t), `"${t}" in bob's view after reconnecting`);
+    const catchUp = B.http.slice(seenBefore).filter((l) => /GET \/api\/rooms\/[^/]+\/messages\?after=.* -> 200/.test(l));
+    if (!catchUp.length) fail(`bob did not fetch the missed messages with ?after= (${B.http.slice(seenBefore).join("; ")})`);
     await B.page.getByTestId("connection").waitFor({ state: "hidden", timeout: STEP_MS });
     // Live delivery is back: one more message arrives over the socket...
     const after = `Back live ${runId}`;
@@ -408,6 +448,10 @@ async function main() {
       await visible(p.getByTestId("room"), "rooms on the phone");
       await p.getByTestId("room").filter({ hasText: bob.fullName }).click();
       await visible(messageWith(p, `Back live ${runId}`), "the conversation on the phone");
+      await until(
+        () => p.getByTestId("message-image").first().evaluate((el) => el.complete && el.naturalWidth > 0),
+        () => "the image on the phone did not load",
+      );
       await p.screenshot({ path: join(SHOTS, "webclient-phone.png") });
       await phone.close();
     });

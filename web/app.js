@@ -21,6 +21,25 @@ function h(tag, props = {}, ...children) {
   return el;
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+/** Small stroked line icons (drawn for this client), decorative: buttons carry the label. */
+const ICONS = {
+  edit: ["M4 20l1.2-4.8L15.5 4.9a1.5 1.5 0 0 1 2.1 0l1.5 1.5a1.5 1.5 0 0 1 0 2.1L8.8 18.8z", "M13.5 7l3.5 3.5"],
+  trash: ["M5 7h14", "M10 7V4.5h4V7", "M7 7l1 13h8l1-13", "M10.5 11v6", "M13.5 11v6"],
+};
+function icon(name) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "icon-svg");
+  for (const d of ICONS[name]) {
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  return svg;
+}
+
 // ------------------------------------------------------------------- state
 
 const state = {
@@ -523,7 +542,7 @@ function renderMessage(m, { seenNames, editing, confirming, group }) {
       h(
         "a",
         { href: m.image, target: "_blank", rel: "noopener", class: "image-link" },
-        h("img", { src: m.image, alt: "Image", loading: "lazy", dataset: { testid: "message-image" } }),
+        h("img", { src: m.image, alt: "Image", dataset: { testid: "message-image" } }),
       ),
     );
   }
@@ -595,40 +614,50 @@ function renderMessage(m, { seenNames, editing, confirming, group }) {
     } else {
       if (m.text || !m.image)
         actions.push(
-          h("button", {
-            type: "button",
-            class: "icon",
-            "aria-label": "Edit message",
-            title: "Edit",
-            text: "✎",
-            onclick: () => {
-              state.editingId = m._id;
-              state.confirmDeleteId = null;
-              renderConversation();
+          h(
+            "button",
+            {
+              type: "button",
+              class: "icon",
+              "aria-label": "Edit message",
+              title: "Edit",
+              onclick: () => {
+                state.editingId = m._id;
+                state.confirmDeleteId = null;
+                renderConversation();
+              },
             },
-          }),
+            icon("edit"),
+          ),
         );
       actions.push(
-        h("button", {
-          type: "button",
-          class: "icon",
-          "aria-label": "Delete message",
-          title: "Delete",
-          text: "🗑",
-          onclick: () => {
-            state.confirmDeleteId = m._id;
-            state.editingId = null;
-            renderConversation();
+        h(
+          "button",
+          {
+            type: "button",
+            class: "icon",
+            "aria-label": "Delete message",
+            title: "Delete",
+            onclick: () => {
+              state.confirmDeleteId = m._id;
+              state.editingId = null;
+              renderConversation();
+            },
           },
-        }),
+          icon("trash"),
+        ),
       );
     }
   }
   return h(
     "li",
     { class: `msg ${own ? "own" : "theirs"}`, dataset: { testid: "message", id: m._id, senderId: m.senderId } },
-    h("div", { class: "bubble" }, ...body),
-    actions.length ? h("div", { class: "actions" }, ...actions) : null,
+    h(
+      "div",
+      { class: "row" },
+      h("div", { class: "bubble" }, ...body),
+      actions.length ? h("div", { class: "actions" }, ...actions) : null,
+    ),
     seenNames.length
       ? h("p", {
           class: "seen",
