@@ -136,7 +136,9 @@ function instrument(actor) {
     if (r.status() >= 400) line += ` ${(await r.text().catch(() => "")).slice(0, 200)}`;
     actor.http.push(line);
   });
+  actor.websockets = 0;
   page.on("websocket", (ws) => {
+    actor.websockets++;
     actor.console.push(`[${elapsed()}] websocket open ${new URL(ws.url()).pathname}`);
     ws.on("close", () => actor.console.push(`[${elapsed()}] websocket closed`));
   });
@@ -485,6 +487,7 @@ const timer = setTimeout(async () => {
 let code = 0;
 try {
   await main();
+  for (const a of actors) log(`${a.user.key}: ${a.websockets} WebSocket connection(s) opened`);
   log("webclient e2e: all steps passed");
 } catch (e) {
   code = 1;
