@@ -476,6 +476,25 @@ async function main() {
     await visible(A.page.getByTestId("login-form"), "login form after logout and reload");
     await online(B.page, alice, false);
   });
+
+  await step("a wrong password shows the API's error; alice logs in and finds her conversations", async () => {
+    const form = A.page.getByTestId("login-form");
+    await form.getByLabel("Email or username").fill(alice.email);
+    await form.getByLabel("Password").fill(`${alice.password}-wrong`);
+    await form.getByRole("button", { name: "Log in" }).click();
+    await until(
+      async () => (await A.page.getByTestId("login-error").textContent()).includes("Invalid credentials"),
+      async () => `a wrong password shows "${await A.page.getByTestId("login-error").textContent()}"`,
+    );
+    await form.getByLabel("Password").fill(alice.password);
+    await form.getByRole("button", { name: "Log in" }).click();
+    await until(
+      async () => (await A.page.getByTestId("current-user").textContent()) === alice.fullName,
+      () => "alice is not logged in after submitting the login form",
+    );
+    await visible(roomEntry(A.page, groupName), "the group in alice's list after logging in");
+    await online(B.page, alice, true);
+  });
 }
 
 const timer = setTimeout(async () => {
