@@ -90,7 +90,7 @@ fn outer_layers(app: Router<AppState>, settings: &Settings) -> Router<AppState> 
     app.layer(cors_layer(settings)).layer(TraceLayer::new_for_http())
 }
 
-/// Fallbacks (JSON 404/405, or the static frontend) and the inner layers: transparent
+/// Fallbacks (JSON 404/405, and the static frontend or the built-in web client) and the inner layers: transparent
 /// refresh, body limit, JSON errors, panics.
 fn inner_layers(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
     let settings = state.settings.clone();
@@ -102,7 +102,8 @@ fn inner_layers(routes: Router<AppState>, state: &AppState) -> Router<AppState> 
         .method_not_allowed_fallback(mw::method_not_allowed);
     app = match &settings.static_dir {
         Some(dir) => app.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
-        None => app.fallback(mw::route_not_found),
+        // The built-in web client (embedded), with its own JSON 404s for server paths.
+        None => app.fallback(http::webclient::serve),
     };
     app.layer(axum::middleware::from_fn_with_state(state.clone(), mw::transparent_refresh))
         .layer(DefaultBodyLimit::max(settings.body_limit))

@@ -9,6 +9,7 @@ pub mod rooms;
 pub mod service;
 pub mod uploads;
 pub mod users;
+pub mod webclient;
 
 use axum::Router;
 use serde::Serialize;

@@ -21,7 +21,10 @@ async fn unknown_routes_wrong_methods_and_bad_bodies_get_the_json_error_shape() 
     let cases = [
         (raw(Method::GET, "/api/nothing/here", None, ""), StatusCode::NOT_FOUND, "route_not_found"),
         (raw(Method::GET, "/api", None, ""), StatusCode::NOT_FOUND, "route_not_found"),
-        (raw(Method::GET, "/nope", None, ""), StatusCode::NOT_FOUND, "route_not_found"),
+        // Outside the API, `/nope` is a route of the built-in web client (its index.html);
+        // a missing file, or any other method, is still the JSON 404.
+        (raw(Method::GET, "/nope.txt", None, ""), StatusCode::NOT_FOUND, "route_not_found"),
+        (raw(Method::POST, "/nope", None, ""), StatusCode::NOT_FOUND, "route_not_found"),
         (raw(Method::DELETE, "/api/auth/signup", None, ""), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
         (
             raw(Method::POST, "/api/auth/login", Some("application/json"), "{\"email\": "),

@@ -36,9 +36,39 @@ async fn static_dir_is_served_with_an_index_fallback_for_client_routes_only() {
 }
 
 #[tokio::test]
-async fn without_static_dir_the_root_is_a_json_404() {
+async fn without_static_dir_the_built_in_web_client_is_served() {
     let app = spawn_app().await;
-    let (status, body) = app.get(&reqwest::Client::new(), "/").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body["code"], "route_not_found");
+    let c = reqwest::Client::new();
+
+    for path in ["/", "/index.html", "/some/client/route"] {
+        let response = c.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+        assert!(response.headers().contains_key("etag"), "{path}");
+        assert!(response.text().await.unwrap().contains("<script type=\"module\""), "{path}");
+    }
+    for path in ["/app.js", "/vendor/socket.io.esm.min.js"] {
+        let response = c.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert!(response.headers()["content-type"].to_str().unwrap().contains("javascript"), "{path}");
+        // Unchanged files revalidate to a 304.
+        let etag = response.headers()["etag"].clone();
+        let again = c.get(app.url(path)).header("if-none-match", etag).send().await.unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+    }
+    let css = c.get(app.url("/style.css")).send().await.unwrap();
+    assert!(css.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+
+    // Server paths and missing files keep their JSON 404, never the client's index.html.
+    let socket = c.get(app.url("/socket.io/anything")).send().await.unwrap();
+    assert!(socket.status().is_client_error());
+    assert!(!socket.text().await.unwrap().contains("<script"));
+    for path in ["/api/nope", "/api", "/uploads", "/uploads/missing.png", "/missing.js"] {
+        let (status, body) = json_of(c.get(app.url(path)).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(body["code"].is_string(), "{path}");
+    }
+    assert_eq!(app.get(&c, "/api/nope").await.1["code"], "route_not_found");
+    let (status, _) = json_of(c.post(app.url("/")).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "POST / is no page");
 }
