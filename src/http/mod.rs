@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cookies;
 pub mod messages;
 pub mod middleware;
+pub mod openapi;
 pub mod rooms;
 pub mod service;
 pub mod uploads;
