@@ -154,6 +154,10 @@ impl ApiRoutes {
             let id = operation.operation_id.take().unwrap_or_default();
             operation.operation_id = Some(format!("{id}_alias_{suffix}"));
             let note = format!("Alias of `{method} {}`.", spec_path(&canonical));
+            operation.summary = Some(match operation.summary.take() {
+                Some(summary) => format!("{summary} (alias of `{}`)", spec_path(&canonical)),
+                None => note.clone(),
+            });
             operation.description = Some(match operation.description.take() {
                 Some(d) if !d.is_empty() => format!("{note}\n\n{d}"),
                 _ => note,
