@@ -14,7 +14,7 @@ use serde::Serialize;
 pub type ApiResult<T> = Result<T, ApiError>;
 
 /// Stable, machine-readable error codes: clients branch on these, never on `message`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     ValidationFailed,

@@ -2,6 +2,7 @@
 //! same Message a REST call returns).
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::db::messages::MessageRow;
 use crate::db::users::UserRow;
@@ -11,18 +12,26 @@ pub fn rfc3339(ms: i64) -> String {
 }
 
 /// A user as every response shows it: never a password or its hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = User)]
 pub struct UserResponse {
     #[serde(rename = "_id")]
     pub id: String,
     pub full_name: String,
     pub email: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub username: Option<String>,
+    /// A URL, or `""`.
     pub profile_pic: String,
+    /// `user`, `moderator` or `admin`.
+    #[schema(example = "user")]
     pub role: String,
+    /// RFC 3339 UTC.
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -41,21 +50,32 @@ impl From<UserRow> for UserResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Message)]
 pub struct MessageResponse {
+    /// Time-ordered: messages sort by `(createdAt, _id)`.
     #[serde(rename = "_id")]
     pub id: String,
     pub room_id: String,
     pub sender_id: String,
+    /// Direct rooms only: the other member.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub receiver_id: Option<String>,
+    /// `""` for an image-only message.
     pub text: String,
+    /// The image's URL.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub image: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
+    /// Set once the author edited it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, format = DateTime)]
     pub edited_at: Option<String>,
 }
 
@@ -81,7 +101,7 @@ impl From<MessageRow> for MessageResponse {
 }
 
 /// One member's read mark.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReadMark {
     pub user_id: String,
@@ -89,24 +109,36 @@ pub struct ReadMark {
     pub read_at: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Room)]
 pub struct RoomResponse {
     #[serde(rename = "_id")]
     pub id: String,
+    /// `direct` (exactly two members) or `group`.
+    #[schema(example = "group")]
     pub kind: String,
+    /// The tutorial's label: `consumer-to-consumer` (default) or `consumer-to-support`.
     #[serde(rename = "type")]
+    #[schema(example = "consumer-to-consumer")]
     pub room_type: String,
     pub name: Option<String>,
     pub created_by: Option<String>,
     pub members: Vec<UserResponse>,
     pub reads: Vec<ReadMark>,
     pub last_message: Option<MessageResponse>,
+    /// Messages of others after the caller's read mark.
     pub unread_count: i64,
+    /// Per caller.
     pub muted: bool,
+    /// On create only: `true` when the room was created, `false` when an existing room with
+    /// the same members and type was returned.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = bool)]
     pub is_new: Option<bool>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 

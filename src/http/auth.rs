@@ -1,14 +1,16 @@
 //! `/api/auth`: signup, login, logout, refresh, check, profile, password.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use axum_extra::extract::cookie::CookieJar;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 use super::cookies;
+use super::openapi::{ApiRoutes, ErrorBody};
 use super::{MessageBody, UserResponse};
 use crate::auth::extract::REFRESH_COOKIE;
 use crate::auth::{AuthUser, ClientInfo};
@@ -19,19 +21,19 @@ use crate::services::media::ImageInput;
 use crate::services::users::{self as user_service, ProfileChange};
 use crate::startup::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/signup", post(signup))
-        .route("/api/auth/login", post(login))
-        .route("/api/auth/signin", post(login))
-        .route("/api/auth/logout", post(logout))
-        .route("/api/auth/refresh", post(refresh))
-        .route("/api/auth/refreshtoken", post(refresh))
-        .route("/api/auth/refresh-token", post(refresh))
-        .route("/api/auth/check", get(check))
-        .route("/api/auth/me", get(check))
-        .route("/api/auth/update-profile", put(update_profile))
-        .route("/api/auth/change-password", put(change_password))
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new()
+        .routes(routes!(signup))
+        .routes(routes!(login))
+        .alias("/api/auth/signin", routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(refresh))
+        .alias("/api/auth/refreshtoken", routes!(refresh))
+        .alias("/api/auth/refresh-token", routes!(refresh))
+        .routes(routes!(check))
+        .alias("/api/auth/me", routes!(check))
+        .routes(routes!(update_profile))
+        .routes(routes!(change_password))
 }
 
 /// Paths whose handlers manage the token cookies themselves (no transparent refresh).
@@ -45,12 +47,20 @@ pub const TOKEN_PATHS: &[&str] = &[
     "/api/auth/refresh-token",
 ];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignupRequest {
+    /// 1-100 characters.
+    #[schema(value_type = String, required = true, example = "Ann Lee")]
     full_name: Option<String>,
+    /// Stored lower-case; unique.
+    #[schema(value_type = String, required = true, format = Email, example = "ann@example.com")]
     email: Option<String>,
+    /// At least the configured minimum (default 8), at most 128 characters, not a common one.
+    #[schema(value_type = String, required = true, format = Password)]
     password: Option<String>,
+    /// 3-32 letters, digits or `_`; unique.
+    #[schema(value_type = String)]
     username: Option<String>,
 }
 
@@ -94,6 +104,25 @@ impl SignupRequest {
     }
 }
 
+/// Creates an account and logs it in.
+///
+/// The first account of an empty instance is `admin`. Sets the `jwt` and `refreshToken`
+/// cookies.
+#[utoipa::path(
+    post,
+    path = "/api/auth/signup",
+    tag = "auth",
+    security(()),
+    request_body = SignupRequest,
+    responses(
+        (status = 201, description = "The new user; the token cookies are set", body = UserResponse),
+        (status = 400, description = "Invalid fields (`validation_failed`, with `errors`) or malformed JSON", body = ErrorBody),
+        (status = 409, description = "Email or username taken (`email_taken`, `username_taken`)", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "Body not `application/json`", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see `Retry-After`", body = ErrorBody, headers(("retry-after" = u64))),
+    )
+)]
 async fn signup(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -106,23 +135,50 @@ async fn signup(
     Ok((StatusCode::CREATED, jar, Json(UserResponse::from(user))))
 }
 
-#[derive(Debug, Deserialize)]
+/// One of `identifier`, `email` or `username` (tried in that order), and the password.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
+    #[schema(value_type = String, example = "ann@example.com")]
     email: Option<String>,
+    #[schema(value_type = String)]
     username: Option<String>,
+    /// An email or a username.
+    #[schema(value_type = String)]
     identifier: Option<String>,
+    #[schema(value_type = String, required = true, format = Password)]
     password: Option<String>,
 }
 
-#[derive(Serialize)]
+/// The user, with the tokens also set as cookies.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct LoginResponse {
     #[serde(flatten)]
     user: UserResponse,
+    /// The access token (HS256 JWT), as in the `jwt` cookie.
     access_token: String,
+    /// The opaque refresh token, as in the `refreshToken` cookie.
     refresh_token: Option<String>,
 }
 
+/// Logs in with an email or username and a password.
+///
+/// Unknown user and wrong password give the same 400 `invalid_credentials`. Sets the `jwt`
+/// and `refreshToken` cookies.
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    security(()),
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "The user and the tokens; the token cookies are set", body = LoginResponse),
+        (status = 400, description = "Missing fields (`validation_failed`), wrong credentials (`invalid_credentials`) or malformed JSON", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "Body not `application/json`", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see `Retry-After`", body = ErrorBody, headers(("retry-after" = u64))),
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -154,6 +210,16 @@ async fn login(
     Ok((jar, Json(body)))
 }
 
+/// Logs out: clears the cookies and revokes the session's refresh token.
+///
+/// Works without a (valid) token too: there is nothing left to revoke then.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "auth",
+    security((), ("jwtCookie" = []), ("bearerAuth" = []), ("accessTokenHeader" = [])),
+    responses((status = 200, description = "Logged out; the token cookies are cleared", body = MessageBody))
+)]
 async fn logout(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -165,19 +231,38 @@ async fn logout(
     Ok((cookies::cleared(jar, &state), Json(MessageBody { message: "Logged out successfully" })))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefreshRequest {
+    /// Without it, the `refreshToken` cookie is used.
+    #[schema(value_type = String)]
     refresh_token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct RefreshResponse {
     access_token: String,
     refresh_token: Option<String>,
 }
 
+/// Exchanges a refresh token for new tokens (rotated).
+///
+/// The token comes from the body or the `refreshToken` cookie. Presenting an already rotated
+/// token revokes its whole family. Sets the token cookies.
+#[utoipa::path(
+    post,
+    path = "/api/auth/refresh",
+    tag = "auth",
+    security(()),
+    request_body(content = Option<RefreshRequest>, description = "Optional: cookie clients send no body"),
+    responses(
+        (status = 200, description = "New tokens; the token cookies are set", body = RefreshResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No refresh token, or an invalid, expired, revoked or reused one", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+    )
+)]
 async fn refresh(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -201,17 +286,46 @@ async fn refresh(
     Ok((jar, Json(RefreshResponse { access_token: tokens.access_token, refresh_token: tokens.refresh_token })))
 }
 
+/// The authenticated user.
+#[utoipa::path(
+    get,
+    path = "/api/auth/check",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The caller", body = UserResponse),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+    )
+)]
 async fn check(user: AuthUser) -> Json<UserResponse> {
     Json(UserResponse::from(user.user))
 }
 
-#[derive(Debug, Deserialize)]
+/// At least one of the fields.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateProfileRequest {
+    /// An image as a base64 `data:` URL (stored, then given as a URL) or a URL.
+    #[schema(value_type = String)]
     profile_pic: Option<String>,
+    /// 1-100 characters.
+    #[schema(value_type = String)]
     full_name: Option<String>,
 }
 
+/// Changes the caller's profile picture and/or full name.
+#[utoipa::path(
+    put,
+    path = "/api/auth/update-profile",
+    tag = "auth",
+    request_body = UpdateProfileRequest,
+    responses(
+        (status = 200, description = "The updated user", body = UserResponse),
+        (status = 400, description = "Nothing to change, invalid fields or image (`validation_failed`, `invalid_image`), or malformed JSON", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 413, description = "Body or image over the limit", body = ErrorBody),
+        (status = 415, description = "Body not `application/json`", body = ErrorBody),
+    )
+)]
 async fn update_profile(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -248,13 +362,30 @@ async fn update_profile(
     Ok(Json(UserResponse::from(user)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangePasswordRequest {
+    #[schema(value_type = String, required = true, format = Password)]
     old_password: Option<String>,
+    /// Same rules as at signup.
+    #[schema(value_type = String, required = true, format = Password)]
     new_password: Option<String>,
 }
 
+/// Changes the caller's password; the caller's other sessions are revoked.
+#[utoipa::path(
+    put,
+    path = "/api/auth/change-password",
+    tag = "auth",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "Changed", body = MessageBody),
+        (status = 400, description = "Invalid fields (`validation_failed`), wrong current password (`invalid_credentials`) or malformed JSON", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "Body not `application/json`", body = ErrorBody),
+    )
+)]
 async fn change_password(
     State(state): State<AppState>,
     caller: AuthUser,

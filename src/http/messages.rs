@@ -1,14 +1,16 @@
 //! `/api/messages`: the tutorial's direct-message routes.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::routes;
 
+use super::openapi::{ApiRoutes, ErrorBody};
 use super::users::{ListUsersQuery, parse_user_id, user_page};
-use super::{MessageResponse, check_limit};
+use super::{MessageResponse, UserResponse, check_limit};
 use crate::auth::AuthUser;
 use crate::db::messages::Page;
 use crate::domain::{MessageId, MessageText};
@@ -18,16 +20,30 @@ use crate::services::media::ImageInput;
 use crate::services::users as user_service;
 use crate::startup::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/messages/users", get(list_sidebar_users))
-        .route("/api/messages/send/{id}", post(send_message))
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new()
+        .routes(routes!(list_sidebar_users))
+        .routes(routes!(send_message))
         // GET takes the other user's id; PATCH and DELETE a message id.
-        .route("/api/messages/{id}", get(list_messages).patch(edit_message).delete(delete_message))
+        .routes(routes!(list_messages, edit_message, delete_message))
 }
 
+/// Everyone except the caller, for the sidebar.
+///
 /// Without paging parameters the sidebar gets everyone (up to the 1,000 limit), as the
 /// tutorial's frontend expects.
+#[utoipa::path(
+    get,
+    path = "/api/messages/users",
+    tag = "messages",
+    params(ListUsersQuery),
+    responses(
+        (status = 200, description = "Users, by `_id`", body = [UserResponse],
+            headers(("x-next-cursor" = String, description = "Cursor of the next page, when this one is full"))),
+        (status = 400, description = "Invalid `limit` or `cursor`", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+    )
+)]
 async fn list_sidebar_users(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -39,10 +55,15 @@ async fn list_sidebar_users(
     Ok(user_page(rows, limit))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// 1-1000 (default 50 when paging).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    /// Only messages before this message id.
     pub before: Option<String>,
+    /// Only messages after this message id (catch-up after a reconnect).
     pub after: Option<String>,
 }
 
@@ -70,6 +91,21 @@ impl ParsedPage {
     }
 }
 
+/// The direct conversation with a user, oldest first.
+///
+/// Without paging parameters: the newest 200.
+#[utoipa::path(
+    get,
+    path = "/api/messages/{id}",
+    tag = "messages",
+    params(("id" = String, Path, description = "The other user's id"), PageQuery),
+    responses(
+        (status = 200, description = "Messages, oldest first", body = [MessageResponse]),
+        (status = 400, description = "Invalid `limit`, `before` or `after` (`invalid_cursor`)", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
 async fn list_messages(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -81,9 +117,13 @@ async fn list_messages(
     Ok(Json(chat::list_direct(&state, &caller, &other, page.page()).await?))
 }
 
-#[derive(Debug, Deserialize)]
+/// Text, an image, or both.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct SendMessageRequest {
+    #[schema(value_type = String, example = "hello")]
     text: Option<String>,
+    /// An image as a base64 `data:` URL, or a URL.
+    #[schema(value_type = String)]
     image: Option<String>,
 }
 
@@ -111,6 +151,27 @@ pub fn parse_send<'a>(body: &'a SendMessageRequest, headers: &HeaderMap) -> ApiR
     Ok(SendMessage { text, image, idempotency_key })
 }
 
+/// Sends a direct message; the receiver gets `newMessage` in real time.
+///
+/// With an `Idempotency-Key`, a retry returns the original message.
+#[utoipa::path(
+    post,
+    path = "/api/messages/send/{id}",
+    tag = "messages",
+    params(
+        ("id" = String, Path, description = "The receiver's user id"),
+        ("idempotency-key" = Option<String>, Header, description = "1-255 visible ASCII characters; a retry with the same key returns the original message"),
+    ),
+    request_body = SendMessageRequest,
+    responses(
+        (status = 201, description = "The message", body = MessageResponse),
+        (status = 400, description = "Neither text nor image, to oneself, invalid fields or image (`validation_failed`, `invalid_image`), or malformed JSON", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 413, description = "Body or image over the limit", body = ErrorBody),
+        (status = 415, description = "Body not `application/json`", body = ErrorBody),
+    )
+)]
 async fn send_message(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -129,11 +190,29 @@ fn parse_message_id(raw: &str) -> ApiResult<MessageId> {
     MessageId::parse(raw).ok_or_else(|| ApiError::NotFound("Message not found".into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct EditMessageRequest {
+    #[schema(value_type = String, required = true)]
     text: Option<String>,
 }
 
+/// Edits a message's text (author only; sets `editedAt`).
+#[utoipa::path(
+    patch,
+    path = "/api/messages/{id}",
+    tag = "messages",
+    params(("id" = String, Path, description = "Message id")),
+    request_body = EditMessageRequest,
+    responses(
+        (status = 200, description = "The edited message", body = MessageResponse),
+        (status = 400, description = "Missing or too long `text`, or malformed JSON", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not the author", body = ErrorBody),
+        (status = 404, description = "No such message (or not visible to the caller)", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "Body not `application/json`", body = ErrorBody),
+    )
+)]
 async fn edit_message(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -151,7 +230,7 @@ async fn edit_message(
     Ok(Json(chat::edit(&state, &caller, &id, text).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct DeletedMessage {
     #[serde(rename = "_id")]
@@ -160,6 +239,19 @@ struct DeletedMessage {
     deleted: bool,
 }
 
+/// Deletes a message (author, room creator, moderator or admin).
+#[utoipa::path(
+    delete,
+    path = "/api/messages/{id}",
+    tag = "messages",
+    params(("id" = String, Path, description = "Message id")),
+    responses(
+        (status = 200, description = "Deleted", body = DeletedMessage),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not allowed to delete it", body = ErrorBody),
+        (status = 404, description = "No such message (or not visible to the caller)", body = ErrorBody),
+    )
+)]
 async fn delete_message(
     State(state): State<AppState>,
     caller: AuthUser,

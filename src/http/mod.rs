@@ -3,33 +3,56 @@
 
 pub mod auth;
 pub mod cookies;
+pub mod docs;
 pub mod messages;
 pub mod middleware;
+pub mod openapi;
 pub mod rooms;
 pub mod service;
 pub mod uploads;
 pub mod users;
 pub mod webclient;
 
-use axum::Router;
+use axum::http::Method;
+use axum::{Extension, Router};
 use serde::Serialize;
 
+use self::openapi::ApiRoutes;
 use crate::startup::AppState;
 pub use crate::views::{MessageResponse, UserResponse};
 
-/// Every route of the JSON API and the upload files.
+/// Every route natter serves over HTTP (Socket.IO aside), registered with its OpenAPI
+/// documentation: each module's `routes()` lists its handlers, one `.routes(routes!(…))`
+/// line per path (see `openapi`).
+pub fn api_routes() -> ApiRoutes {
+    ApiRoutes::new()
+        .merge(auth::routes())
+        .merge(users::routes())
+        .merge(messages::routes())
+        .merge(rooms::routes())
+        .merge(uploads::routes())
+        .merge(service::routes())
+        .merge(docs::routes())
+}
+
+/// The router of `api_routes()`, serving its own OpenAPI document at `/api/openapi.json`.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(auth::router())
-        .merge(users::router())
-        .merge(messages::router())
-        .merge(rooms::router())
-        .merge(uploads::router())
-        .merge(service::router())
+    let (router, spec) = api_routes().split();
+    router.layer(Extension(docs::Docs::new(&spec)))
+}
+
+/// Every (method, path) `router()` mounts, in axum's path syntax (`{*key}` is a wildcard).
+pub fn route_table() -> Vec<(Method, String)> {
+    api_routes().table()
+}
+
+/// The OpenAPI document `/api/openapi.json` serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().split().1
 }
 
 /// `{"message": "..."}` bodies.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MessageBody {
     pub message: &'static str,
 }

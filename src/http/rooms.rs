@@ -1,14 +1,16 @@
 //! `/api/rooms`: group and direct rooms, their messages, read marks and members.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::routes;
 
 use super::check_limit;
 use super::messages::{PageQuery, SendMessageRequest, parse_send};
+use super::openapi::{ApiRoutes, ErrorBody};
 use crate::auth::AuthUser;
 use crate::domain::{RoomId, UserId};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, FieldErrors};
@@ -16,16 +18,16 @@ use crate::services::rooms::{self as room_service, DEFAULT_ROOM_TYPE, Initiate, 
 use crate::startup::AppState;
 use crate::views::{MessageResponse, RoomResponse};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/rooms", get(list_rooms).post(create_room))
-        .route("/api/rooms/initiate", post(create_room))
-        .route("/api/rooms/{room_id}", get(get_room).patch(update_room).delete(delete_room))
-        .route("/api/rooms/{room_id}/messages", get(list_room_messages).post(post_room_message))
-        .route("/api/rooms/{room_id}/read", put(mark_read))
-        .route("/api/rooms/{room_id}/mark-read", put(mark_read))
-        .route("/api/rooms/{room_id}/members", post(add_members))
-        .route("/api/rooms/{room_id}/members/{user_id}", delete(remove_member))
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new()
+        .routes(routes!(list_rooms, create_room))
+        .alias("/api/rooms/initiate", routes!(create_room))
+        .routes(routes!(get_room, update_room, delete_room))
+        .routes(routes!(list_room_messages, post_room_message))
+        .routes(routes!(mark_read))
+        .alias("/api/rooms/{room_id}/mark-read", routes!(mark_read))
+        .routes(routes!(add_members))
+        .routes(routes!(remove_member))
 }
 
 /// A malformed room id names no room: 404, like a room the caller may not see.
@@ -33,12 +35,29 @@ fn parse_room_id(raw: &str) -> ApiResult<RoomId> {
     RoomId::parse(raw).ok_or_else(room_service::room_not_found)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListRoomsQuery {
+    /// 1-1000.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
+    /// The `X-Next-Cursor` of the previous page.
     cursor: Option<String>,
 }
 
+/// The caller's rooms, most recent activity first, each with `lastMessage` and `unreadCount`.
+#[utoipa::path(
+    get,
+    path = "/api/rooms",
+    tag = "rooms",
+    params(ListRoomsQuery),
+    responses(
+        (status = 200, description = "A page of rooms (default 50)", body = [RoomResponse],
+            headers(("x-next-cursor" = String, description = "Cursor of the next page, when there is one"))),
+        (status = 400, description = "Invalid `limit` or `cursor`", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+    )
+)]
 async fn list_rooms(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -59,12 +78,18 @@ async fn list_rooms(
     Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateRoomRequest {
+    /// The other members (1-1000 user ids; the caller is added).
+    #[schema(value_type = Vec<String>, required = true)]
     user_ids: Option<Vec<String>>,
+    /// `consumer-to-consumer` (default) or `consumer-to-support`.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     room_type: Option<String>,
+    /// 1-100 characters (group rooms).
+    #[schema(value_type = String)]
     name: Option<String>,
 }
 
@@ -95,6 +120,23 @@ fn parse_room_name(raw: Option<&str>, errors: &mut FieldErrors) -> Option<String
     }
 }
 
+/// Creates a room, or returns the existing one with the same members and type (`isNew`).
+///
+/// One other user makes a direct room; more make a group.
+#[utoipa::path(
+    post,
+    path = "/api/rooms",
+    tag = "rooms",
+    request_body = CreateRoomRequest,
+    responses(
+        (status = 201, description = "The new room (`isNew: true`)", body = RoomResponse),
+        (status = 200, description = "The existing room (`isNew: false`)", body = RoomResponse),
+        (status = 400, description = "Invalid or unknown `userIds`, `type` or `name`, or malformed JSON", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "Body not `application/json`", body = ErrorBody),
+    )
+)]
 async fn create_room(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -113,6 +155,18 @@ async fn create_room(
     Ok((status, Json(room)))
 }
 
+/// One room.
+#[utoipa::path(
+    get,
+    path = "/api/rooms/{room_id}",
+    tag = "rooms",
+    params(("room_id" = String, Path, description = "Room id")),
+    responses(
+        (status = 200, description = "The room", body = RoomResponse),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such room, or the caller is not a member", body = ErrorBody),
+    )
+)]
 async fn get_room(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -122,12 +176,34 @@ async fn get_room(
     Ok(Json(room_service::get(&state, &caller, &room).await?))
 }
 
-#[derive(Debug, Deserialize)]
+/// At least one of the fields.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateRoomRequest {
+    /// 1-100 characters; group rooms only, by the creator or an admin.
+    #[schema(value_type = String)]
     name: Option<String>,
+    /// Per caller.
+    #[schema(value_type = bool)]
     muted: Option<bool>,
 }
 
+/// Renames a group room and/or mutes it for the caller.
+#[utoipa::path(
+    patch,
+    path = "/api/rooms/{room_id}",
+    tag = "rooms",
+    params(("room_id" = String, Path, description = "Room id")),
+    request_body = UpdateRoomRequest,
+    responses(
+        (status = 200, description = "The room", body = RoomResponse),
+        (status = 400, description = "Nothing to change, invalid `name`, a name for a direct room, or malformed JSON", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Renaming by someone else than the creator or an admin", body = ErrorBody),
+        (status = 404, description = "No such room, or the caller is not a member", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "Body not `application/json`", body = ErrorBody),
+    )
+)]
 async fn update_room(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -144,6 +220,19 @@ async fn update_room(
     Ok(Json(room_service::update(&state, &caller, &room, RoomChange { name, muted: body.muted }).await?))
 }
 
+/// A room's messages, oldest first (`?after=<last seen _id>` catches up after a reconnect).
+#[utoipa::path(
+    get,
+    path = "/api/rooms/{room_id}/messages",
+    tag = "rooms",
+    params(("room_id" = String, Path, description = "Room id"), PageQuery),
+    responses(
+        (status = 200, description = "Messages, oldest first (default: the newest 50)", body = [MessageResponse]),
+        (status = 400, description = "Invalid `limit`, `before` or `after` (`invalid_cursor`)", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such room, or the caller is not a member", body = ErrorBody),
+    )
+)]
 async fn list_room_messages(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -155,6 +244,25 @@ async fn list_room_messages(
     Ok(Json(room_service::list_messages(&state, &caller, &room, page.page()).await?))
 }
 
+/// Posts a message to a room; members get `newMessage` in real time.
+#[utoipa::path(
+    post,
+    path = "/api/rooms/{room_id}/messages",
+    tag = "rooms",
+    params(
+        ("room_id" = String, Path, description = "Room id"),
+        ("idempotency-key" = Option<String>, Header, description = "1-255 visible ASCII characters; a retry with the same key returns the original message"),
+    ),
+    request_body = SendMessageRequest,
+    responses(
+        (status = 201, description = "The message", body = MessageResponse),
+        (status = 400, description = "Neither text nor image, invalid fields or image (`validation_failed`, `invalid_image`), or malformed JSON", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such room, or the caller is not a member", body = ErrorBody),
+        (status = 413, description = "Body or image over the limit", body = ErrorBody),
+        (status = 415, description = "Body not `application/json`", body = ErrorBody),
+    )
+)]
 async fn post_room_message(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -168,15 +276,29 @@ async fn post_room_message(
     Ok((StatusCode::CREATED, Json(sent.message)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct MarkReadResponse {
     room_id: String,
     user_id: String,
+    #[schema(format = DateTime)]
     read_at: String,
+    /// Always 0.
     unread_count: i64,
 }
 
+/// Marks the room read up to now for the caller; members get `messagesRead`.
+#[utoipa::path(
+    put,
+    path = "/api/rooms/{room_id}/read",
+    tag = "rooms",
+    params(("room_id" = String, Path, description = "Room id")),
+    responses(
+        (status = 200, description = "The read mark", body = MarkReadResponse),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such room, or the caller is not a member", body = ErrorBody),
+    )
+)]
 async fn mark_read(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -192,12 +314,31 @@ async fn mark_read(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AddMembersRequest {
+    /// 1-1000 user ids.
+    #[schema(value_type = Vec<String>, required = true)]
     user_ids: Option<Vec<String>>,
 }
 
+/// Adds members to a group room (its creator or an admin).
+#[utoipa::path(
+    post,
+    path = "/api/rooms/{room_id}/members",
+    tag = "rooms",
+    params(("room_id" = String, Path, description = "Room id")),
+    request_body = AddMembersRequest,
+    responses(
+        (status = 200, description = "The room", body = RoomResponse),
+        (status = 400, description = "Invalid or unknown `userIds`, a direct room, or malformed JSON", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Neither the creator nor an admin", body = ErrorBody),
+        (status = 404, description = "No such room, or the caller is not a member", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "Body not `application/json`", body = ErrorBody),
+    )
+)]
 async fn add_members(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -211,6 +352,20 @@ async fn add_members(
     Ok(Json(room_service::add_members(&state, &caller, &room, users).await?))
 }
 
+/// Removes a member: leaving (oneself), or removal by the creator or an admin.
+#[utoipa::path(
+    delete,
+    path = "/api/rooms/{room_id}/members/{user_id}",
+    tag = "rooms",
+    params(("room_id" = String, Path, description = "Room id"), ("user_id" = String, Path, description = "The member's user id")),
+    responses(
+        (status = 200, description = "The room (as the caller now sees it)", body = RoomResponse),
+        (status = 400, description = "A direct room (nobody leaves it)", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Removing someone else without being the creator or an admin", body = ErrorBody),
+        (status = 404, description = "No such room, or the user is not a member", body = ErrorBody),
+    )
+)]
 async fn remove_member(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -221,7 +376,7 @@ async fn remove_member(
     Ok(Json(room_service::remove_member(&state, &caller, &room, &user).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct DeletedRoom {
     #[serde(rename = "_id")]
@@ -229,6 +384,19 @@ struct DeletedRoom {
     deleted_messages_count: i64,
 }
 
+/// Deletes a room and its messages (its creator or an admin).
+#[utoipa::path(
+    delete,
+    path = "/api/rooms/{room_id}",
+    tag = "rooms",
+    params(("room_id" = String, Path, description = "Room id")),
+    responses(
+        (status = 200, description = "Deleted", body = DeletedRoom),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Neither the creator nor an admin", body = ErrorBody),
+        (status = 404, description = "No such room, or the caller is not a member", body = ErrorBody),
+    )
+)]
 async fn delete_room(
     State(state): State<AppState>,
     caller: AuthUser,

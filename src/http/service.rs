@@ -1,22 +1,62 @@
 //! Service endpoints: `/healthz` (process up) and `/readyz` (store and bus reachable).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::routes;
 
+use super::openapi::ApiRoutes;
 use crate::startup::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new().routes(routes!(healthz)).routes(routes!(readyz))
 }
 
-async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+#[derive(Serialize, ToSchema)]
+struct Health {
+    /// Always `ok`.
+    status: &'static str,
 }
 
-async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+/// The process is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "service",
+    security(()),
+    responses((status = 200, description = "Up", body = Health))
+)]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+#[derive(Serialize, ToSchema)]
+struct Readiness {
+    /// `ready`, `unavailable`, or `draining` once a shutdown began.
+    #[schema(example = "ready")]
+    status: &'static str,
+    /// `ok` or `unreachable`.
+    store: &'static str,
+    /// `sqlite` or `postgres`.
+    backend: &'static str,
+    /// `local` (single node), `ok` or `unreachable`.
+    bus: &'static str,
+}
+
+/// The store and the event bus are reachable and the node is not shutting down.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "service",
+    security(()),
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Not ready: store or bus unreachable, or draining", body = Readiness),
+    )
+)]
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let store = match state.db.ping().await {
         Ok(()) => "ok",
         Err(e) => {
@@ -36,11 +76,17 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let draining = state.draining.load(std::sync::atomic::Ordering::Acquire);
     let ready = store == "ok" && bus != "unreachable" && !draining;
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let body = json!({
-        "status": if draining { "draining" } else if ready { "ready" } else { "unavailable" },
-        "store": store,
-        "backend": state.db.backend_name(),
-        "bus": bus,
-    });
+    let body = Readiness {
+        status: if draining {
+            "draining"
+        } else if ready {
+            "ready"
+        } else {
+            "unavailable"
+        },
+        store,
+        backend: state.db.backend_name(),
+        bus,
+    };
     (status, Json(body))
 }

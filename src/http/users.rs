@@ -1,13 +1,15 @@
 //! `/api/users`: list and search, get, update, delete, set role.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
-use axum::{Json, Router};
 use axum_extra::extract::cookie::CookieJar;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::routes;
 
+use super::openapi::{ApiRoutes, ErrorBody};
 use super::{UserResponse, check_limit, cookies};
 use crate::auth::AuthUser;
 use crate::db::users::UserRow;
@@ -17,11 +19,11 @@ use crate::services::media::ImageInput;
 use crate::services::users::{self as user_service, ProfileChange, UserQuery};
 use crate::startup::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/users", get(list_users))
-        .route("/api/users/{id}", get(get_user).patch(update_user).delete(delete_user))
-        .route("/api/users/{id}/role", put(set_role))
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new()
+        .routes(routes!(list_users))
+        .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(set_role))
 }
 
 /// A user id from the path; a malformed id names no user, so it is a 404.
@@ -29,10 +31,15 @@ pub fn parse_user_id(raw: &str) -> ApiResult<UserId> {
     UserId::parse(raw).ok_or_else(|| ApiError::NotFound("User not found".into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListUsersQuery {
+    /// Search in names, username and email.
     pub q: Option<String>,
+    /// 1-1000.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    /// The `X-Next-Cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -61,6 +68,19 @@ pub fn user_page(rows: Vec<UserRow>, limit: u32) -> Response {
     response
 }
 
+/// Lists and searches users, paged by `_id`.
+#[utoipa::path(
+    get,
+    path = "/api/users",
+    tag = "users",
+    params(ListUsersQuery),
+    responses(
+        (status = 200, description = "A page of users (default 50)", body = [UserResponse],
+            headers(("x-next-cursor" = String, description = "Cursor of the next page, when this one is full"))),
+        (status = 400, description = "Invalid `limit` or `cursor`", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+    )
+)]
 async fn list_users(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -72,6 +92,18 @@ async fn list_users(
     Ok(user_page(rows, limit))
 }
 
+/// One user.
+#[utoipa::path(
+    get,
+    path = "/api/users/{id}",
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = UserResponse),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
 async fn get_user(
     State(state): State<AppState>,
     _caller: AuthUser,
@@ -81,14 +113,38 @@ async fn get_user(
     Ok(Json(user_service::get(&state, &id).await?.into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateUserRequest {
+    /// 1-100 characters.
+    #[schema(value_type = String)]
     full_name: Option<String>,
+    /// 3-32 letters, digits or `_`; unique.
+    #[schema(value_type = String)]
     username: Option<String>,
+    /// An image as a base64 `data:` URL, or a URL.
+    #[schema(value_type = String)]
     profile_pic: Option<String>,
 }
 
+/// Changes a user's profile (the user or an admin).
+#[utoipa::path(
+    patch,
+    path = "/api/users/{id}",
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "The updated user", body = UserResponse),
+        (status = 400, description = "Invalid fields or image (`validation_failed`, `invalid_image`), or malformed JSON", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Neither the user nor an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "Username taken (`username_taken`)", body = ErrorBody),
+        (status = 413, description = "Body or image over the limit", body = ErrorBody),
+        (status = 415, description = "Body not `application/json`", body = ErrorBody),
+    )
+)]
 async fn update_user(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -113,13 +169,28 @@ async fn update_user(
     Ok(Json(user_service::update_profile(&state, &caller, &id, change).await?.into()))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = DeletedUser)]
 struct DeletedBody {
     #[serde(rename = "_id")]
     id: String,
     deleted: bool,
 }
 
+/// Deletes an account (the user or an admin): sessions and memberships go, messages stay
+/// with a "Deleted user" author. Deleting oneself clears the cookies.
+#[utoipa::path(
+    delete,
+    path = "/api/users/{id}",
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Deleted", body = DeletedBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Neither the user nor an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
 async fn delete_user(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -133,11 +204,30 @@ async fn delete_user(
     Ok((jar, Json(DeletedBody { id: id.to_string(), deleted: true })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct SetRoleRequest {
+    /// `user`, `moderator` or `admin`.
+    #[schema(value_type = String, required = true, example = "moderator")]
     role: Option<String>,
 }
 
+/// Sets a user's role (admins only; an admin cannot demote themself).
+#[utoipa::path(
+    put,
+    path = "/api/users/{id}/role",
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    request_body = SetRoleRequest,
+    responses(
+        (status = 200, description = "The updated user", body = UserResponse),
+        (status = 400, description = "Unknown role, self-demotion, or malformed JSON", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "Body not `application/json`", body = ErrorBody),
+    )
+)]
 async fn set_role(
     State(state): State<AppState>,
     caller: AuthUser,

@@ -12,6 +12,7 @@ mod errors;
 mod images;
 mod live;
 mod messages;
+mod openapi;
 mod realtime;
 mod rooms;
 mod seed;
