@@ -125,6 +125,10 @@ pub struct Settings {
     /// Public base URL (e.g. https://chat.example.com); makes upload URLs absolute.
     #[arg(long, global = true, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Bearer token `/metrics` requires (`Authorization: Bearer <token>`). Unset: `/metrics`
+    /// is open in development and refused (403) in production.
+    #[arg(long, global = true, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// `text` or `json` log lines.
     #[arg(long, global = true, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -176,6 +180,7 @@ impl Settings {
             auth_rate_limit_account: 0,
             trust_proxy: false,
             public_url: None,
+            metrics_token: None,
             log_format: LogFormat::Text,
             log_level: "warn".into(),
         }

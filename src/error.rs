@@ -116,6 +116,9 @@ struct ErrorBody<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a BTreeMap<String, String>>,
+    /// The `X-Request-Id` of the request, to quote when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<std::sync::Arc<str>>,
 }
 
 impl ApiError {
@@ -175,7 +178,8 @@ pub fn error_response_for_status(status: StatusCode) -> Response {
 }
 
 fn render(status: StatusCode, code: ErrorCode, message: &str, errors: Option<&BTreeMap<String, String>>) -> Response {
-    let body = ErrorBody { success: false, status_code: status.as_u16(), code, message, errors };
+    let request_id = crate::telemetry::current_request_id();
+    let body = ErrorBody { success: false, status_code: status.as_u16(), code, message, errors, request_id };
     (status, axum::Json(body)).into_response()
 }
 

@@ -62,6 +62,8 @@ impl AppState {
         let socket_ctx = SocketContext { db: db.clone(), jwt: jwt.clone(), sessions: sessions.clone(), presence };
         let (socket_layer, realtime) =
             Realtime::new(socket_ctx, settings.redis_url.as_deref(), settings.presence_ttl).await?;
+        // Installed before anything is counted.
+        crate::telemetry::metrics();
         let draining = Arc::new(AtomicBool::new(false));
         let state =
             Self { db, settings: Arc::new(settings), jwt, hasher, sessions, media, auth_limits, realtime, draining };
@@ -87,7 +89,9 @@ pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
 }
 
 fn outer_layers(app: Router<AppState>, settings: &Settings) -> Router<AppState> {
-    app.layer(cors_layer(settings)).layer(TraceLayer::new_for_http())
+    app.layer(cors_layer(settings))
+        .layer(TraceLayer::new_for_http().make_span_with(mw::request_span))
+        .layer(axum::middleware::from_fn(mw::request_context))
 }
 
 /// Fallbacks (JSON 404/405, and the static frontend or the built-in web client) and the inner layers: transparent

@@ -18,6 +18,8 @@ mod images;
 mod live;
 #[path = "api/messages.rs"]
 mod messages;
+#[path = "api/observability.rs"]
+mod observability;
 #[path = "api/openapi.rs"]
 mod openapi;
 #[path = "api/realtime.rs"]

@@ -189,3 +189,136 @@ fn migrate_reports_the_schema_version_and_every_command_has_help() {
         assert!(text(&out.stdout).contains("Usage: natter"), "{args:?}");
     }
 }
+
+/// `natter serve` with JSON logs at trace level (everything), through signup, login, refresh, an
+/// authenticated socket, a message and some errors, then SIGTERM: every line is JSON, every
+/// line logged while serving a request carries its request id, and no password, hash or
+/// token appears anywhere.
+#[tokio::test]
+async fn json_logs_carry_the_request_id_and_never_a_secret() {
+    use std::io::BufRead;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_natter"));
+    cmd.current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env("JWT_SECRET", SECRET)
+        .env("PORT", "0")
+        .env("LOG_FORMAT", "json")
+        .env("LOG_LEVEL", "trace")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    let base = loop {
+        let line = lines_rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("natter did not log its address ({e}); it logged:\n{}", lines.join("\n")));
+        let url = line.split("natter listening on ").nth(1).map(|rest| rest.split('"').next().unwrap().to_string());
+        lines.push(line);
+        if let Some(url) = url {
+            break url;
+        }
+    };
+
+    let password = "log-test-password-77";
+    let http = reqwest::Client::new();
+    let signup = http
+        .post(format!("{base}/api/auth/signup"))
+        .header("x-request-id", "signup-trace-1")
+        .json(&serde_json::json!({"fullName": "Lou", "email": "lou@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), 201);
+    let login: serde_json::Value = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({"email": "lou@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = login["accessToken"].as_str().unwrap().to_string();
+    let refresh = login["refreshToken"].as_str().unwrap().to_string();
+    let wrong = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({"email": "lou@example.com", "password": "not-the-password-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 400);
+    let rotated: serde_json::Value = http
+        .post(format!("{base}/api/auth/refresh"))
+        .json(&serde_json::json!({"refreshToken": refresh}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let new_refresh = rotated["refreshToken"].as_str().unwrap().to_string();
+    let socket = rust_socketio::asynchronous::ClientBuilder::new(format!("{base}/"))
+        .transport_type(rust_socketio::TransportType::Websocket)
+        .auth(serde_json::json!({"token": access}))
+        .connect()
+        .await
+        .unwrap();
+    let me: serde_json::Value =
+        http.get(format!("{base}/api/auth/check")).bearer_auth(&access).send().await.unwrap().json().await.unwrap();
+    let rooms = http
+        .post(format!("{base}/api/rooms"))
+        .bearer_auth(&access)
+        .json(&serde_json::json!({"userIds": [me["_id"]]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(rooms.status().is_client_error(), "a room with only oneself is refused");
+    let missing = http.get(format!("{base}/api/nope")).header("x-request-id", "missing-trace-2").send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    socket.disconnect().await.unwrap();
+
+    // SIGTERM, then everything it logged until it exited.
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "natter exits 0 on SIGTERM: {status}");
+    lines.extend(lines_rx.try_iter());
+
+    let secrets =
+        [password, "not-the-password-1", access.as_str(), refresh.as_str(), new_refresh.as_str(), "$argon2", SECRET];
+    let mut in_requests = 0;
+    let mut ids = std::collections::HashSet::new();
+    for line in &lines {
+        for secret in secrets {
+            assert!(!line.contains(secret), "a secret in a log line: {line}");
+        }
+        let entry: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        let spans = entry["spans"].as_array().cloned().unwrap_or_default();
+        if let Some(request) = spans.iter().find(|s| s["name"] == "request") {
+            in_requests += 1;
+            let id = request["request_id"].as_str().unwrap_or("");
+            assert!(!id.is_empty(), "a request's log line without its id: {line}");
+            assert!(
+                request["path"].as_str().is_some_and(|p| !p.contains('?')),
+                "paths are logged without queries: {line}"
+            );
+            ids.insert(id.to_string());
+        }
+    }
+    assert!(in_requests >= 8, "debug logs of the requests were expected, got {in_requests}:\n{}", lines.join("\n"));
+    assert!(ids.contains("signup-trace-1") && ids.contains("missing-trace-2"), "{ids:?}");
+    let created = lines.iter().find(|l| l.contains("account created")).expect("signup is logged");
+    assert!(created.contains("signup-trace-1"), "a service's log line carries the request id: {created}");
+}

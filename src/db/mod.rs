@@ -254,6 +254,19 @@ impl Db {
         on_db!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
     }
 
+    /// `(pool, in use, idle, max)` of each connection pool, for `/metrics`.
+    pub fn pool_usage(&self) -> Vec<(&'static str, u32, u32, u32)> {
+        fn usage<DB: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<DB>) -> (&'static str, u32, u32, u32) {
+            let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+            let size = pool.size();
+            (name, size.saturating_sub(idle), idle, pool.options().get_max_connections())
+        }
+        match self {
+            Self::Postgres(pg) => vec![usage("postgres", &pg.pool)],
+            Self::Sqlite(pools) => vec![usage("sqlite_read", &pools.read), usage("sqlite_write", &pools.write)],
+        }
+    }
+
     /// The newest applied migration, `None` on a database never migrated.
     pub async fn schema_version(&self) -> anyhow::Result<Option<i64>> {
         const EXISTS_SQLITE: &str =

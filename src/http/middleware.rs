@@ -1,11 +1,13 @@
-//! Cross-cutting HTTP behaviour: transparent cookie refresh, the JSON error safety net,
-//! panics as JSON 500s, and the 404/405 fallbacks.
+//! Cross-cutting HTTP behaviour: request ids and HTTP metrics, transparent cookie refresh,
+//! the JSON error safety net, panics as JSON 500s, and the 404/405 fallbacks.
 
 use std::any::Any;
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -17,6 +19,54 @@ use crate::auth::extract::{ACCESS_COOKIE, REFRESH_COOKIE, RefreshedAccessToken};
 use crate::error::{ApiError, error_response_for_status};
 use crate::services::auth::{self as auth_service, RefreshMode};
 use crate::startup::AppState;
+use crate::telemetry::{self, names};
+
+pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request's id (the client's `X-Request-Id` when acceptable, else a new UUIDv7), in the
+/// request's headers for the trace span, in the task-local the error bodies read, and in the
+/// response's `X-Request-Id`; plus the request count and latency by route template.
+pub async fn request_context(mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let given = request.headers().get(&REQUEST_ID_HEADER).and_then(|v| v.to_str().ok());
+    let id: Arc<str> = match given {
+        Some(raw) if telemetry::accept_request_id(raw) => raw.into(),
+        _ => uuid::Uuid::now_v7().to_string().into(),
+    };
+    let header_value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    request.headers_mut().insert(REQUEST_ID_HEADER.clone(), header_value.clone());
+    let method = method_label(request.method());
+    // Route templates only: raw paths would make one time series per id.
+    let route = request.extensions().get::<MatchedPath>().map_or("fallback", |m| m.as_str()).to_owned();
+    let mut response = telemetry::REQUEST_ID.scope(id, next.run(request)).await;
+    response.headers_mut().insert(REQUEST_ID_HEADER.clone(), header_value);
+    let status = response.status().as_u16().to_string();
+    metrics::counter!(names::HTTP_REQUESTS, "method" => method, "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!(names::HTTP_DURATION, "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The span every log line of a request is in: method, path (never the query string, which
+/// may carry tokens) and request id.
+pub fn request_span(request: &Request) -> tracing::Span {
+    let id = request.headers().get(&REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+}
 
 /// A cookie client whose `jwt` is missing or expired but whose `refreshToken` is valid is
 /// served as if it had refreshed, and gets fresh cookies with the response. Clients that

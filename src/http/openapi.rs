@@ -56,6 +56,7 @@ struct SecuritySchemes;
 pub const JWT_COOKIE: &str = "jwtCookie";
 pub const BEARER: &str = "bearerAuth";
 pub const ACCESS_TOKEN_HEADER: &str = "accessTokenHeader";
+pub const METRICS_TOKEN: &str = "metricsToken";
 
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut OpenApi) {
@@ -74,6 +75,15 @@ impl Modify for SecuritySchemes {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some("The `accessToken` of login or refresh"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            METRICS_TOKEN,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("`METRICS_TOKEN`, for `/metrics` (required in production)"))
                     .build(),
             ),
         );

@@ -248,7 +248,10 @@ impl DriverInner {
                 self.done.store(wanted, Ordering::Release);
                 tracing::info!("subscribed to the cluster channels");
             }
-            Err(e) => tracing::warn!(error = %e, "subscribing to the cluster channels failed; retrying"),
+            Err(e) => {
+                crate::telemetry::bus_error("subscribe");
+                tracing::warn!(error = %e, "subscribing to the cluster channels failed; retrying");
+            }
         }
     }
 }
@@ -397,6 +400,7 @@ impl Cluster {
         };
         if let Err(e) = result {
             // The TTL of the cache bounds how long the other nodes trust the session.
+            crate::telemetry::bus_error("invalidate_sessions");
             tracing::warn!(error = %e, "could not tell the other nodes about a revoked session");
         }
     }
@@ -448,11 +452,15 @@ impl Cluster {
                             if local_changed || announce {
                                 match cluster.publish_presence_change(false).await {
                                     Ok(()) => announce = false,
-                                    Err(e) => tracing::warn!(error = %e, "could not announce a presence change"),
+                                    Err(e) => {
+                                        crate::telemetry::bus_error("presence_announce");
+                                        tracing::warn!(error = %e, "could not announce a presence change");
+                                    }
                                 }
                             }
                         }
                         Err(e) => {
+                            crate::telemetry::bus_error("presence_write");
                             tracing::warn!(error = %e, "could not write this node's presence; retrying");
                             announce |= local_changed;
                         }
@@ -461,7 +469,10 @@ impl Cluster {
                 drop(left);
                 match cluster.read_others().await {
                     Ok(nodes) => presence.set_remote(nodes),
-                    Err(e) => tracing::warn!(error = %e, "could not read the other nodes' presence"),
+                    Err(e) => {
+                        crate::telemetry::bus_error("presence_read");
+                        tracing::warn!(error = %e, "could not read the other nodes' presence");
+                    }
                 }
             }
         });

@@ -205,7 +205,9 @@ pub(crate) async fn emit_everywhere<A: Adapter, T: Serialize + ?Sized>(
     name: &'static str,
     payload: &T,
 ) {
+    metrics::counter!(crate::telemetry::names::EVENTS_PUBLISHED, "event" => name).increment(1);
     if let Err(e) = io.to(rooms.clone()).emit(name, payload).await {
+        crate::telemetry::bus_error("publish");
         tracing::warn!(error = %e, event = name, "emit failed; delivering to this node's sockets only");
         if let Err(e) = io.local().to(rooms).emit(name, payload).await {
             tracing::warn!(error = %e, event = name, "local emit failed");
@@ -266,6 +268,7 @@ impl Realtime {
 
     fn send(&self, out: Outgoing) {
         if let Err(e) = self.outbox.try_send(out) {
+            metrics::counter!(crate::telemetry::names::EVENTS_DROPPED).increment(1);
             tracing::warn!(error = %e, "realtime outbox full or closed; event dropped (clients catch up over REST)");
         }
     }

@@ -314,6 +314,8 @@ pub fn spawn_broadcaster<A: Adapter>(io: SocketIo<A>, presence: Presence, tick: 
             // 4 GB for one broadcast; sent at once it would hold up every message behind it
             // for seconds. Spread over the pause instead, each group costs a few ms.
             let pause = presence.pause_after(payload.get().len());
+            let bytes = payload.get().len() as u64 * presence.socket_count() as u64;
+            metrics::counter!(crate::telemetry::names::PRESENCE_BROADCAST_BYTES).increment(bytes);
             let groups = super::PRESENCE_GROUPS;
             for group in 0..groups {
                 let room = super::presence_group_room(group);

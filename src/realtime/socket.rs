@@ -17,6 +17,7 @@ use crate::db::rooms;
 use crate::domain::{RoomId, UserId};
 use crate::error::ApiError;
 use crate::services::auth::authenticate_with;
+use crate::telemetry::names;
 
 /// Who a socket belongs to, set by the handshake middleware.
 #[derive(Debug, Clone)]
@@ -104,6 +105,7 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, State(ctx): State<SocketContext
     s.join(session_room(&user.family));
     s.join(presence_room(&s.id.to_string()));
     ctx.presence.connect(&me);
+    metrics::gauge!(names::SOCKETS_CONNECTED).increment(1);
     let _ = s.emit("getOnlineUsers", &ctx.presence.list_for_new_socket());
 
     s.on("typing", on_typing);
@@ -111,6 +113,7 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, State(ctx): State<SocketContext
     s.on("subscribe", on_subscribe);
     s.on("unsubscribe", on_unsubscribe);
     s.on_disconnect(async |s: SocketRef<A>, State(ctx): State<SocketContext>| {
+        metrics::gauge!(names::SOCKETS_CONNECTED).decrement(1);
         if let Some(user) = socket_user(&s) {
             ctx.presence.disconnect(&user.user_id.to_string());
         }

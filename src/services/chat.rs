@@ -76,7 +76,10 @@ pub async fn append_and_publish(
         idempotency_key: input.idempotency_key.as_deref(),
     };
     let (row, replayed) = match messages::append_message(&state.db, new).await? {
-        InsertMessage::Inserted(row) => (row, false),
+        InsertMessage::Inserted(row) => {
+            metrics::counter!(crate::telemetry::names::MESSAGES_STORED).increment(1);
+            (row, false)
+        }
         InsertMessage::Replayed(row) => (row, true),
     };
     let members = match row.direct_key.as_deref().and_then(|key| key.split_once(':')) {

@@ -12,6 +12,7 @@ mod errors;
 mod images;
 mod live;
 mod messages;
+mod observability;
 mod openapi;
 mod realtime;
 mod rooms;
