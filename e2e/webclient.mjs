@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // Browser end-to-end test of natter's built-in web client (web/, embedded in the binary),
 // in headless Chromium: two users chat live (presence, unread badges, "seen", typing,
-// groups, images, edit, delete), one goes offline and catches up, then logs out.
+// groups, images, edit, delete), one goes offline and catches up, then logs out. Last,
+// /docs/ (Swagger UI) must render natter's own OpenAPI document without leaving the origin.
 //
 //   node e2e/webclient.mjs http://127.0.0.1:3000
 //
 // Env: CHROMIUM_PATH (default /usr/bin/chromium), E2E_TIMEOUT_MS (default 90000),
 //      E2E_ARTIFACTS_DIR (failure screenshots and console logs; default a temp dir),
-//      NATTER_SCREENSHOTS=<dir> (on success, save webclient-desktop.png and webclient-phone.png).
+//      NATTER_SCREENSHOTS=<dir> (on success, save webclient-desktop.png, webclient-phone.png
+//      and docs-page.png).
 // Exit codes: 0 passed, 1 a step failed, 2 bad usage / browser would not start, 3 overall timeout.
 import { chromium } from "playwright-core";
 import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
@@ -495,6 +497,68 @@ async function main() {
     await visible(roomEntry(A.page, groupName), "the group in alice's list after logging in");
     await online(B.page, alice, true);
   });
+
+  await step("/docs/ renders natter's own OpenAPI document, with no request off the origin", () => docsPage());
+}
+
+// Swagger UI at /docs/, in a fresh context: every request it makes (documents, scripts,
+// styles, images, the spec, fetches from workers) is recorded and must stay on `base`'s
+// origin; data: and blob: URLs are not network requests and are allowed.
+async function docsPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+  context.setDefaultTimeout(STEP_MS);
+  const page = await context.newPage();
+  const actor = { user: { key: "docs", email: "no user" }, context, page, docs: true };
+  instrument(actor);
+  actors.push(actor);
+  const origin = new URL(base).origin;
+  const offOrigin = [];
+  const bad = [];
+  context.on("request", (r) => {
+    const u = new URL(r.url());
+    actor.http.push(`[${elapsed()}] ${r.method()} ${r.url()}`);
+    if (u.protocol !== "data:" && u.protocol !== "blob:" && u.origin !== origin) offOrigin.push(`${r.method()} ${r.url()}`);
+  });
+  context.on("response", (r) => {
+    if (r.status() >= 400) bad.push(`${r.request().method()} ${new URL(r.url()).pathname} -> ${r.status()}`);
+  });
+  context.on("requestfailed", (r) => bad.push(`${r.method()} ${r.url()} -> failed: ${r.failure()?.errorText}`));
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+
+  const spec = page.waitForResponse((r) => new URL(r.url()).pathname === "/api/openapi.json");
+  const resp = await page.goto(`${base}/docs/`, { waitUntil: "domcontentloaded" });
+  if (resp.status() !== 200) fail(`GET /docs/ returned ${resp.status()}`);
+  const specResp = await spec;
+  if (specResp.status() !== 200) fail(`the docs page's GET /api/openapi.json returned ${specResp.status()}`);
+
+  const title = page.locator(".information-container .info .title");
+  await visible(title, "the document title in Swagger UI (did /docs/ render?)");
+  const titleText = (await title.textContent()).trim();
+  if (!/^natter\b/.test(titleText) || !titleText.includes("OAS 3.1"))
+    fail(`Swagger UI's title reads "${titleText}", expected natter's document (OAS 3.1)`);
+  const login = page.locator(".opblock.opblock-post").filter({
+    has: page.locator('.opblock-summary-path[data-path="/api/auth/login"]'),
+  });
+  await visible(login, "the operation POST /api/auth/login");
+  // Expand it: its request body and responses come from natter's schemas.
+  await login.locator(".opblock-summary-control").first().click();
+  await visible(login.locator(".opblock-body .responses-wrapper"), "the expanded POST /api/auth/login");
+  await visible(login.locator(".responses-table .response-col_status").filter({ hasText: "429" }), "login's 429 response");
+  const ops = await page.locator(".opblock").count();
+  if (ops < 20) fail(`Swagger UI lists ${ops} operations; natter's document has more`);
+
+  if (offOrigin.length) fail(`the docs page made requests off ${origin}:\n    ${offOrigin.join("\n    ")}`);
+  if (bad.length) fail(`the docs page had failed requests:\n    ${bad.join("\n    ")}`);
+  if (pageErrors.length) fail(`the docs page threw: ${pageErrors.join("; ")}`);
+  log(`     /docs/: ${ops} operations, ${actor.http.length} requests, all to ${origin}`);
+
+  if (SHOTS) {
+    await page.evaluate(() => document.activeElement?.blur());
+    await page.screenshot({ path: join(SHOTS, "docs-page.png") });
+  }
+  await context.close();
+  actors.pop();
 }
 
 const timer = setTimeout(async () => {

@@ -2,12 +2,14 @@
 //! so `/` is the client embedded from `web/`, and `e2e/webclient.mjs` drives it in headless
 //! Chromium with two users: sign up, presence, a DM with unread badges, "seen" and typing,
 //! a group made and extended in the UI, an image, edit and delete, one user offline
-//! (`context.setOffline`) catching up without gap or duplicate, phone width, logout.
+//! (`context.setOffline`) catching up without gap or duplicate, phone width, logout. Then it
+//! opens `/docs/` and checks Swagger UI rendered natter's own document (title, `POST
+//! /api/auth/login` expanded) with every request on natter's origin.
 //!
 //! Needs Node.js >= 20.19 with npm, and Debian's Chromium (`apt-get install chromium`;
 //! another binary via `CHROMIUM_PATH`). `NATTER_SKIP_BROWSER_TESTS=1` skips it.
 //! `NATTER_SCREENSHOTS=<dir>` (relative to the repository root) saves
-//! `webclient-desktop.png` and `webclient-phone.png` there on success.
+//! `webclient-desktop.png`, `webclient-phone.png` and `docs-page.png` there on success.
 //! Run alone with `cargo test --test webclient_e2e -- --nocapture`.
 
 mod common;

@@ -1,7 +1,8 @@
 //! The built-in web client: the files of `web/` (HTML, CSS, ES modules, the vendored
 //! Socket.IO client), served at `/` when `STATIC_DIR` is not set. Release builds embed them
 //! in the binary; debug builds read `web/` from disk (rust-embed without `debug-embed`), so
-//! edits show on reload.
+//! edits show on reload. Everything in `web/` is public: keep notes and drafts elsewhere
+//! (`docs/`).
 //!
 //! It owns only the fallback for paths no route matched: API, Socket.IO and upload paths
 //! are never answered with the client, they keep their JSON 404.

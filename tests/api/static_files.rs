@@ -63,7 +63,8 @@ async fn without_static_dir_the_built_in_web_client_is_served() {
     let socket = c.get(app.url("/socket.io/anything")).send().await.unwrap();
     assert!(socket.status().is_client_error());
     assert!(!socket.text().await.unwrap().contains("<script"));
-    for path in ["/api/nope", "/api", "/uploads", "/uploads/missing.png", "/missing.js"] {
+    // Only the client is embedded: no notes or drafts from `web/` (`/README-section.md`).
+    for path in ["/api/nope", "/api", "/uploads", "/uploads/missing.png", "/missing.js", "/README-section.md"] {
         let (status, body) = json_of(c.get(app.url(path)).send().await.unwrap()).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert!(body["code"].is_string(), "{path}");
