@@ -22,13 +22,14 @@ async fn the_binary_starts_with_zero_setup_and_reads_dot_env() {
         .env_remove("NATTER_ENV")
         .env_remove("RUST_LOG")
         .env_remove("LOG_LEVEL")
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("binary starts");
-    let stdout = child.stdout.take().unwrap();
+    // Logs go to stderr (stdout is for command output).
+    let stderr = child.stderr.take().unwrap();
     let url = tokio::task::spawn_blocking(move || {
-        let mut lines = BufReader::new(stdout).lines();
+        let mut lines = BufReader::new(stderr).lines();
         while let Some(Ok(line)) = lines.next() {
             let entry: serde_json::Value =
                 serde_json::from_str(&line).expect("LOG_FORMAT=json from .env gives JSON lines");
