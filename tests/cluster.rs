@@ -158,9 +158,9 @@ impl Node {
             .env("AUTH_RATE_LIMIT_IP", "0")
             .env("AUTH_RATE_LIMIT_ACCOUNT", "0")
             .env("BCRYPT_COST", "4")
-            .env("LOG_LEVEL", if log { "info" } else { "error" })
-            .stdout(if log { Stdio::inherit() } else { Stdio::null() })
-            .stderr(if log { Stdio::inherit() } else { Stdio::null() })
+            .env("LOG_LEVEL", "info")
+            .stdout(Stdio::null())
+            .stderr(if log { Stdio::inherit() } else { Stdio::from(self.log_file()) })
             .spawn()
             .expect("start natter");
         self.child = Some(child);
@@ -211,9 +211,25 @@ impl Node {
     }
 }
 
+impl Node {
+    /// The node's log (appended across restarts), shown when its test fails.
+    fn log_file(&self) -> std::fs::File {
+        let path = self.dir.path().join("natter.log");
+        std::fs::OpenOptions::new().create(true).append(true).open(path).expect("node log file")
+    }
+}
+
 impl Drop for Node {
     fn drop(&mut self) {
         self.kill();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.dir.path().join("natter.log")).unwrap_or_default();
+            // Request lines of the readiness polls are noise here.
+            let lines: Vec<&str> =
+                log.lines().filter(|l| !l.contains("path=/readyz") && !l.contains("path=/healthz")).collect();
+            let tail = &lines[lines.len().saturating_sub(60)..];
+            eprintln!("--- log of the node on {} (last {} lines)\n{}", self.addr, tail.len(), tail.join("\n"));
+        }
     }
 }
 
@@ -300,11 +316,17 @@ async fn send_dm(node: &Node, from: &User, to: &User, text: &str) -> Value {
 
 /// Waits for a `newMessage` with this text, skipping others.
 async fn expect_message(socket: &mut LiveSocket, text: &str) -> Value {
-    loop {
-        let message = socket.next("newMessage").await;
-        if message["text"] == text {
-            return message;
+    let wait = async {
+        loop {
+            let message = socket.next("newMessage").await;
+            if message["text"] == text {
+                return message;
+            }
         }
+    };
+    match tokio::time::timeout(live::ARRIVES_WITHIN, wait).await {
+        Ok(message) => message,
+        Err(_) => panic!("no newMessage {text:?} within {:?}", live::ARRIVES_WITHIN),
     }
 }
 
@@ -653,7 +675,9 @@ async fn a_node_started_while_redis_is_down_serves_and_joins_once_redis_answers(
         send_dm(b, &bob, &ann, "stored while B is alone").await;
 
         cluster.redis.start_again();
+        // Both nodes are back in the cluster (A lost Redis too): from here events cross.
         wait_ready(cluster.node(1), BACK_WITHIN).await;
+        wait_ready(cluster.node(0), BACK_WITHIN).await;
         let what = format!("round {round}: A lists bob once B joined");
         expect_online_within(&mut ann_socket, &what, BACK_WITHIN, |ids| exactly(ids, &[&ann, &bob])).await;
         let what = format!("round {round}: B's socket, connected before B joined, lists ann");

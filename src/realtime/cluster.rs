@@ -144,6 +144,9 @@ pub struct BusDriver {
 
 struct DriverInner {
     conn: SubscriberClient,
+    /// The node's command connection, which publishes while it is up: it is the one
+    /// readiness checks, and after a Redis restart it may be back before `conn` is.
+    publisher: Client,
     handlers: RwLock<HashMap<String, mpsc::Sender<ChanItem>>>,
     /// Bumped by every new channel and every reconnection.
     wanted: AtomicU64,
@@ -159,10 +162,11 @@ pub struct BusError(#[from] RedisError);
 
 impl BusDriver {
     /// Starts the connection in the background; returns at once.
-    fn start(builder: &Builder) -> anyhow::Result<Self> {
+    fn start(builder: &Builder, publisher: Client) -> anyhow::Result<Self> {
         let conn = builder.build_subscriber_client().context("building a Redis subscriber")?;
         let inner = Arc::new(DriverInner {
             conn,
+            publisher,
             handlers: RwLock::new(HashMap::new()),
             wanted: AtomicU64::new(1),
             done: AtomicU64::new(0),
@@ -262,10 +266,13 @@ impl Driver for BusDriver {
     async fn publish(&self, chan: String, val: Vec<u8>) -> Result<(), BusError> {
         // Fail at once rather than after the command timeout: the caller delivers to this
         // node's own sockets instead, and a queue of events must not wait 2 s each.
-        if !self.inner.conn.is_connected() {
+        if self.inner.publisher.is_connected() {
+            self.inner.publisher.spublish::<i64, _, _>(chan, val).await?;
+        } else if self.inner.conn.is_connected() {
+            self.inner.conn.spublish::<i64, _, _>(chan, val).await?;
+        } else {
             return Err(unreachable().into());
         }
-        self.inner.conn.spublish::<i64, _, _>(chan, val).await?;
         Ok(())
     }
 
@@ -313,7 +320,7 @@ impl Cluster {
         let commands = builder.build().context("building a Redis client")?;
         let cluster = Self {
             node: Arc::from(uuid::Uuid::now_v7().simple().to_string()),
-            bus: BusDriver::start(&builder)?,
+            bus: BusDriver::start(&builder, commands.clone())?,
             commands,
             ttl,
             registered: Arc::new(AtomicBool::new(false)),
