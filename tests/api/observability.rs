@@ -88,7 +88,10 @@ async fn metrics_count_requests_by_route_template_and_messages_sockets_events_an
     for i in 0..3 {
         app.send_text(&ann, &bob, &format!("hello {i}")).await;
     }
-    bob_socket.next("newMessage").await;
+    // Events leave from the outbox after the response: all three are out once bob has them.
+    for _ in 0..3 {
+        bob_socket.next("newMessage").await;
+    }
 
     let after = scrape(&app).await;
     assert!(sends(&after) - sends(&before) >= 3.0, "three sends counted under their route template:\n{after}");
@@ -104,7 +107,16 @@ async fn metrics_count_requests_by_route_template_and_messages_sockets_events_an
     let pool = if matches!(crate::BACKEND, Backend::Sqlite) { "sqlite_read" } else { "postgres" };
     let max = sample(&after, &format!(r#"natter_db_pool_connections{{pool="{pool}",state="max"}}"#));
     assert_eq!(max, Some(f64::from(app.state.settings.database_pool_size)), "{after}");
-    assert!(sample(&after, "natter_presence_broadcast_bytes_total").unwrap_or(0.0) > 0.0, "{after}");
+    // Bob coming online is broadcast after the coalescing pause: wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = scrape(&app).await;
+        if sample(&now, "natter_presence_broadcast_bytes_total").unwrap_or(0.0) > 0.0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no presence broadcast bytes counted:\n{now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // Route labels are templates: no user id ever becomes a label.
     assert!(!after.contains(&bob.id) && !after.contains(&ann.id), "ids leaked into labels");
     // Unknown paths share one label.
