@@ -89,7 +89,8 @@ pub struct Settings {
     #[arg(long, global = true, env = "COOKIE_SECURE")]
     pub cookie_secure: Option<bool>,
     /// Comma-separated origins allowed to call the API with credentials.
-    /// Default in development: http://localhost:5173,http://127.0.0.1:5173 (Vite); none in production.
+    /// Default in development: ports 5173 (Vite) and 8081 (the JWT-auth tutorial's client) on
+    /// localhost and 127.0.0.1; none in production.
     #[arg(long, global = true, env = "CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Option<Vec<String>>,
     /// Directory of a built frontend served at `/` with an `index.html` fallback.
@@ -202,7 +203,12 @@ impl Settings {
         match &self.cors_origins {
             Some(list) => list.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
             None if self.is_production() => Vec::new(),
-            None => vec!["http://localhost:5173".into(), "http://127.0.0.1:5173".into()],
+            // Vite (the chat tutorial's client) and the JWT-auth tutorial's client.
+            None => {
+                ["http://localhost:5173", "http://127.0.0.1:5173", "http://localhost:8081", "http://127.0.0.1:8081"]
+                    .map(String::from)
+                    .to_vec()
+            }
         }
     }
 

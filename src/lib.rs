@@ -20,5 +20,6 @@ pub mod http;
 pub mod realtime;
 pub mod services;
 pub mod startup;
+pub mod surfaces;
 pub mod telemetry;
 pub mod views;

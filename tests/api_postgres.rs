@@ -14,6 +14,8 @@ mod errors;
 mod helpers;
 #[path = "api/images.rs"]
 mod images;
+#[path = "api/jwt_auth.rs"]
+mod jwt_auth;
 #[path = "api/live.rs"]
 mod live;
 #[path = "api/messages.rs"]

@@ -169,6 +169,16 @@ impl Role {
     pub fn is_staff(&self) -> bool {
         matches!(self, Self::Moderator | Self::Admin)
     }
+
+    /// The JWT-auth tutorial's `roles`: each role with those it includes (an admin may do
+    /// what a moderator may).
+    pub fn authorities(&self) -> &'static [&'static str] {
+        match self {
+            Self::User => &["ROLE_USER"],
+            Self::Moderator => &["ROLE_USER", "ROLE_MODERATOR"],
+            Self::Admin => &["ROLE_USER", "ROLE_MODERATOR", "ROLE_ADMIN"],
+        }
+    }
 }
 
 #[cfg(test)]

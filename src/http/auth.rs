@@ -50,8 +50,9 @@ pub const TOKEN_PATHS: &[&str] = &[
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignupRequest {
-    /// 1-100 characters.
-    #[schema(value_type = String, required = true, example = "Ann Lee")]
+    /// 1-100 characters. Optional when `username` is given (the JWT-auth tutorial's body):
+    /// the username is the name then.
+    #[schema(value_type = String, example = "Ann Lee")]
     full_name: Option<String>,
     /// Stored lower-case; unique.
     #[schema(value_type = String, required = true, format = Email, example = "ann@example.com")]
@@ -62,6 +63,10 @@ pub struct SignupRequest {
     /// 3-32 letters, digits or `_`; unique.
     #[schema(value_type = String)]
     username: Option<String>,
+    /// Sent by some JWT-auth tutorial clients; ignored: nobody picks their own role.
+    #[schema(value_type = Vec<String>)]
+    #[allow(dead_code)]
+    roles: Option<serde_json::Value>,
 }
 
 const PASSWORD_REASONS: &[(&str, &str)] = &[
@@ -80,7 +85,8 @@ fn password_message(reason: &str, min: usize) -> String {
 impl SignupRequest {
     fn parse(self, min_password: usize) -> ApiResult<Signup> {
         let mut errors = FieldErrors::new();
-        let full_name = FullName::parse(self.full_name.as_deref().unwrap_or(""))
+        let name = self.full_name.as_deref().filter(|n| !n.trim().is_empty()).or(self.username.as_deref());
+        let full_name = FullName::parse(name.unwrap_or(""))
             .map_err(|r| errors.add("fullName", r, "Full name is required (at most 100 characters)"))
             .ok();
         let email = Email::parse(self.email.as_deref().unwrap_or(""))
@@ -115,7 +121,7 @@ impl SignupRequest {
     security(()),
     request_body = SignupRequest,
     responses(
-        (status = 201, description = "The new user; the token cookies are set", body = UserResponse),
+        (status = 201, description = "The new user, and `message` for the JWT-auth tutorial's clients; the token cookies are set", body = SignupResponse),
         (status = 400, description = "Invalid fields (`validation_failed`, with `errors`) or malformed JSON", body = ErrorBody),
         (status = 409, description = "Email or username taken (`email_taken`, `username_taken`)", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
@@ -132,7 +138,19 @@ async fn signup(
     let input = body.parse(state.settings.password_min_length)?;
     let (user, tokens) = auth_service::signup(&state, input, &client).await?;
     let jar = cookies::with_tokens(jar, &state, &tokens);
-    Ok((StatusCode::CREATED, jar, Json(UserResponse::from(user))))
+    Ok((StatusCode::CREATED, jar, Json(SignupResponse { user: UserResponse::from(user), message: SIGNED_UP })))
+}
+
+const SIGNED_UP: &str = "User registered successfully!";
+
+/// The user (what the chat tutorial's client reads) and a `message` (what the JWT-auth
+/// tutorial's client shows).
+#[derive(Serialize, ToSchema)]
+struct SignupResponse {
+    #[serde(flatten)]
+    user: UserResponse,
+    #[schema(example = "User registered successfully!")]
+    message: &'static str,
 }
 
 /// One of `identifier`, `email` or `username` (tried in that order), and the password.
@@ -155,6 +173,12 @@ pub struct LoginRequest {
 struct LoginResponse {
     #[serde(flatten)]
     user: UserResponse,
+    /// The same as `_id` (the JWT-auth tutorial's clients read `id`).
+    id: String,
+    /// The role with the roles it includes, as the JWT-auth tutorial names them
+    /// (`ROLE_USER`, `ROLE_MODERATOR`, `ROLE_ADMIN`).
+    #[schema(example = json!(["ROLE_USER"]))]
+    roles: &'static [&'static str],
     /// The access token (HS256 JWT), as in the `jwt` cookie.
     access_token: String,
     /// The opaque refresh token, as in the `refreshToken` cookie.
@@ -203,6 +227,8 @@ async fn login(
     let (user, tokens) = auth_service::login(&state, &identifier, password, &client).await?;
     let jar = cookies::with_tokens(jar, &state, &tokens);
     let body = LoginResponse {
+        id: user.id.clone(),
+        roles: user.role().authorities(),
         user: UserResponse::from(user),
         access_token: tokens.access_token,
         refresh_token: tokens.refresh_token,

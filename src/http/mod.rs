@@ -33,6 +33,7 @@ pub fn api_routes() -> ApiRoutes {
         .merge(uploads::routes())
         .merge(service::routes())
         .merge(docs::routes())
+        .merge(crate::surfaces::routes())
 }
 
 /// The router of `api_routes()`, serving its own OpenAPI document at `/api/openapi.json`.

@@ -2,6 +2,7 @@
 //! store (and, once realtime lands, publish after the write commits).
 
 pub mod auth;
+pub mod boards;
 pub mod chat;
 pub mod media;
 pub mod rate_limit;

@@ -10,6 +10,7 @@ mod helpers;
 mod auth;
 mod errors;
 mod images;
+mod jwt_auth;
 mod live;
 mod messages;
 mod observability;

@@ -1,0 +1,12 @@
+//! Other tutorials' contracts, kept for their clients: one folder per tutorial, each a thin
+//! adapter (parse its shape, call the service the native route calls, render its envelope).
+//! No rules here: they live in `services/`.
+
+pub mod jwt_auth;
+
+use crate::http::openapi::ApiRoutes;
+
+/// Every surface's routes, registered (and documented) like the native ones.
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new().merge(jwt_auth::routes())
+}
