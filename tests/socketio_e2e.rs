@@ -5,6 +5,11 @@
 //! subscribe acks, a forged `query.userId`, an unauthenticated handshake, and catching up
 //! with `?after=` after a reconnect.
 //!
+//! `e2e/socketio2.mjs` does the same for the chat-API tutorial's socket.io **2.x** client
+//! (`socket.io-client@2.5.0` as the npm alias `socket.io-client-v2`, Engine.IO v3, served by
+//! socketioxide's `v4` feature): `?token=` auth over polling and websocket, `subscribe`, and
+//! `new message`.
+//!
 //! Needs Node.js >= 20.19 with npm on PATH (no browser). Installs the npm packages itself
 //! (`npm ci`) when `e2e/node_modules` is missing or older than the lockfile.
 //! Run alone with `cargo test --test socketio_e2e -- --nocapture`.
@@ -51,6 +56,9 @@ fn run(dir: &Path, program: &str, args: &[&str]) -> String {
 
 /// Checks node and npm, then `npm ci` when node_modules is missing or older than the lockfile.
 fn install_packages(e2e: &Path) {
+    // The tests of this binary run in parallel: one `npm ci` at a time.
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     let node = run(e2e, "node", &["--version"]);
     let npm = run(e2e, "npm", &["--version"]);
     println!("node {node}, npm {npm}");
@@ -59,25 +67,27 @@ fn install_packages(e2e: &Path) {
     if installed.is_none() || installed < locked {
         run(e2e, "npm", &["ci", "--no-audit", "--no-fund"]);
     }
-    assert!(
-        e2e.join("node_modules/socket.io-client/package.json").is_file(),
-        "socket.io-client is not installed in {} after `npm ci`",
-        e2e.join("node_modules").display()
-    );
+    for package in ["socket.io-client", "socket.io-client-v2"] {
+        assert!(
+            e2e.join("node_modules").join(package).join("package.json").is_file(),
+            "{package} is not installed in {} after `npm ci`",
+            e2e.join("node_modules").display()
+        );
+    }
 }
 
 /// Runs the script with a hard time limit; returns (success, combined output).
-fn run_socketio_script(e2e: &Path, base_url: &str, log_path: &Path) -> (bool, String) {
+fn run_socketio_script(e2e: &Path, script: &str, base_url: &str, log_path: &Path) -> (bool, String) {
     let log = File::create(log_path).expect("create node log file");
     let mut child = Command::new("node")
-        .arg(e2e.join("socketio.mjs"))
+        .arg(e2e.join(script))
         .arg(base_url)
         .current_dir(e2e)
         .stdin(Stdio::null())
         .stdout(Stdio::from(log.try_clone().expect("clone log file handle")))
         .stderr(Stdio::from(log))
         .spawn()
-        .expect("spawn `node e2e/socketio.mjs`");
+        .unwrap_or_else(|e| panic!("spawn `node e2e/{script}`: {e}"));
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait for node") {
@@ -106,6 +116,15 @@ fn run_socketio_script(e2e: &Path, base_url: &str, log_path: &Path) -> (bool, St
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_socket_io_client_talks_to_natter() {
+    run_script_against_natter("socketio.mjs").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socket_io_2_client_of_the_chat_api_tutorial_talks_to_natter() {
+    run_script_against_natter("socketio2.mjs").await;
+}
+
+async fn run_script_against_natter(script: &'static str) {
     let e2e = e2e_dir();
     install_packages(&e2e);
 
@@ -117,18 +136,18 @@ async fn official_socket_io_client_talks_to_natter() {
     tokio::spawn(app.run_until_stopped());
     let base_url = format!("http://127.0.0.1:{port}");
 
-    let log_path = dir.path().join("socketio.log");
+    let log_path = dir.path().join(format!("{script}.log"));
     let started = Instant::now();
     let (ok, output) = {
         let (e2e, log_path) = (e2e.clone(), log_path.clone());
-        tokio::task::spawn_blocking(move || run_socketio_script(&e2e, &base_url, &log_path))
+        tokio::task::spawn_blocking(move || run_socketio_script(&e2e, script, &base_url, &log_path))
             .await
             .expect("node script task")
     };
     if ok {
         println!("{output}");
-        println!("socket.io e2e passed in {:.1}s", started.elapsed().as_secs_f64());
+        println!("{script} passed in {:.1}s", started.elapsed().as_secs_f64());
     } else {
-        panic!("Socket.IO end-to-end test (node e2e/socketio.mjs) failed:\n{output}");
+        panic!("Socket.IO end-to-end test (node e2e/{script}) failed:\n{output}");
     }
 }

@@ -43,13 +43,16 @@ pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> A::InitRes {
 }
 
 /// Tokens offered by a handshake, in order: `auth.token`, `Authorization: Bearer`, the
-/// `jwt` cookie. The first valid one wins, so a stale cookie does not hide a good token.
+/// `jwt` cookie, and `?token=` in the handshake URL (socket.io 2.x clients have no `auth`
+/// payload, and a browser cannot set their headers). The first valid one wins, so a stale
+/// cookie does not hide a good token.
 fn offered_tokens<A: Adapter>(s: &SocketRef<A>, auth: Option<&Value>) -> Vec<String> {
     let mut tokens = Vec::new();
     if let Some(token) = auth.and_then(|a| a.get("token")).and_then(Value::as_str) {
         tokens.push(token.trim_start_matches("Bearer ").to_string());
     }
-    let headers = &s.req_parts().headers;
+    let parts = s.req_parts();
+    let headers = &parts.headers;
     if let Some(value) = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok())
         && let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))
     {
@@ -57,6 +60,12 @@ fn offered_tokens<A: Adapter>(s: &SocketRef<A>, auth: Option<&Value>) -> Vec<Str
     }
     if let Some(cookie) = CookieJar::from_headers(headers).get(ACCESS_COOKIE) {
         tokens.push(cookie.value().to_string());
+    }
+    if let Some(query) = parts.uri.query() {
+        let from_query = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v);
+        if let Some(token) = from_query {
+            tokens.push(token.trim_start_matches("Bearer ").to_string());
+        }
     }
     tokens.retain(|t| !t.is_empty());
     tokens
@@ -73,7 +82,9 @@ async fn authenticate<A: Adapter>(
     let auth = auth.ok();
     let tokens = offered_tokens(&s, auth.as_ref());
     if tokens.is_empty() {
-        return Err(Refused("Authentication required: send the jwt cookie, auth.token or an Authorization header"));
+        return Err(Refused(
+            "Authentication required: send the jwt cookie, auth.token, an Authorization header or ?token=",
+        ));
     }
     for token in tokens {
         match authenticate_with(&ctx.db, &ctx.jwt, &ctx.sessions, &token).await {
