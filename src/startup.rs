@@ -90,7 +90,14 @@ pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
 
 fn outer_layers(app: Router<AppState>, settings: &Settings) -> Router<AppState> {
     app.layer(cors_layer(settings))
-        .layer(TraceLayer::new_for_http().make_span_with(mw::request_span))
+        // 5xx are logged where they arise (internal errors and panics at ERROR, readiness
+        // at WARN); the trace layer's own line for them would only repeat each `/readyz` 503
+        // poll of a load balancer during a drain or an outage.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(mw::request_span)
+                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .layer(axum::middleware::from_fn(mw::request_context))
 }
 
