@@ -15,7 +15,7 @@ use crate::auth::{JwtKeys, PasswordHasher};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::db::users::UserRow;
-use crate::domain::{Email, FullName, Password, Role, Username};
+use crate::domain::{Email, FullName, Password, Role, UserType, Username};
 use crate::error::ApiError;
 use crate::services::seed::{self, SeedPlan};
 use crate::services::{auth as auth_service, users as user_service};
@@ -216,7 +216,16 @@ impl UserPlan {
                     "too_long" => anyhow::anyhow!("the password is longer than 128 characters"),
                     _ => anyhow::anyhow!("the password is one of the most common ones: choose another"),
                 })?;
-                Self::Create { signup: auth_service::Signup { full_name, email, username, password }, admin }
+                Self::Create {
+                    signup: auth_service::Signup {
+                        full_name,
+                        email,
+                        username,
+                        password: Some(password),
+                        user_type: UserType::Consumer,
+                    },
+                    admin,
+                }
             }
             UserCommand::SetRole { user, role } => {
                 Self::SetRole { user, role: Role::parse(&role).context("role must be user, moderator or admin")? }

@@ -39,6 +39,8 @@ pub enum ErrorCode {
 #[derive(Debug, Default)]
 pub struct FieldErrors {
     fields: BTreeMap<String, String>,
+    /// Field name → its sentence (the first one added for the field).
+    messages: BTreeMap<String, String>,
     first_message: Option<String>,
 }
 
@@ -48,10 +50,17 @@ impl FieldErrors {
     }
 
     pub fn add(&mut self, field: &str, reason: &str, message: impl Into<String>) {
+        let message = message.into();
         if self.first_message.is_none() {
-            self.first_message = Some(message.into());
+            self.first_message = Some(message.clone());
         }
         self.fields.entry(field.to_string()).or_insert_with(|| reason.to_string());
+        self.messages.entry(field.to_string()).or_insert(message);
+    }
+
+    /// Field name → sentence, for surfaces whose error bodies carry sentences per field.
+    pub fn messages(&self) -> &BTreeMap<String, String> {
+        &self.messages
     }
 
     pub fn is_empty(&self) -> bool {

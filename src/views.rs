@@ -28,6 +28,9 @@ pub struct UserResponse {
     /// `user`, `moderator` or `admin`.
     #[schema(example = "user")]
     pub role: String,
+    /// The chat-API tutorial's `type`, shown only in its documents.
+    #[serde(skip)]
+    pub user_type: String,
     /// RFC 3339 UTC.
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -44,6 +47,7 @@ impl From<UserRow> for UserResponse {
             username: row.username,
             profile_pic: row.profile_pic,
             role: row.role,
+            user_type: row.user_type,
             created_at: rfc3339(row.created_at),
             updated_at: rfc3339(row.updated_at),
         }
@@ -151,49 +155,114 @@ pub struct ReadReceipt {
     pub read_at: String,
 }
 
-/// A message in the chat-API tutorial's shape (`new message` event).
-#[derive(Debug, Serialize)]
+/// A user in the chat-API tutorial's shape: its `firstName`/`lastName` are natter's
+/// `fullName` split at the first space.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct TutorialPost {
+#[schema(as = ChatApiUser)]
+pub struct ChatApiUser {
     #[serde(rename = "_id")]
     pub id: String,
-    pub chat_room_id: String,
-    pub message: PostBody,
+    pub first_name: String,
+    pub last_name: String,
+    /// `consumer` or `support`.
     #[serde(rename = "type")]
-    pub post_type: &'static str,
-    pub posted_by_user: String,
-    pub read_by_recipients: Vec<ReadByRecipient>,
+    #[schema(example = "consumer")]
+    pub user_type: String,
+    pub email: String,
+    pub profile_pic: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
-#[derive(Debug, Serialize)]
+impl From<&UserResponse> for ChatApiUser {
+    fn from(u: &UserResponse) -> Self {
+        let (first, last) = u.full_name.split_once(' ').unwrap_or((&u.full_name, ""));
+        Self {
+            id: u.id.clone(),
+            first_name: first.to_string(),
+            last_name: last.trim().to_string(),
+            user_type: u.user_type.clone(),
+            email: u.email.clone(),
+            profile_pic: u.profile_pic.clone(),
+            created_at: u.created_at.clone(),
+            updated_at: u.updated_at.clone(),
+        }
+    }
+}
+
+/// A message in the chat-API tutorial's shape (its `post`, its conversation entries and
+/// the `{message}` of its `new message` event).
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ChatApiPost)]
+pub struct TutorialPost {
+    /// The message id.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// The message id again (the tutorial's new post carries it as `postId`).
+    pub post_id: String,
+    pub chat_room_id: String,
+    pub message: PostBody,
+    /// Always `text`.
+    #[serde(rename = "type")]
+    pub post_type: &'static str,
+    pub posted_by_user: ChatApiUser,
+    pub read_by_recipients: Vec<ReadByRecipient>,
+    /// The room's members (on a new post only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_room_info: Option<Vec<ChatApiUser>>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ChatApiPostBody)]
 pub struct PostBody {
     pub message_text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub image: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ChatApiReadBy)]
 pub struct ReadByRecipient {
     pub read_by_user_id: String,
+    #[schema(format = DateTime)]
     pub read_at: String,
 }
 
-impl From<&MessageResponse> for TutorialPost {
-    fn from(m: &MessageResponse) -> Self {
+/// Who has read a message, from the members' read watermarks: its author (when it was
+/// sent) and every member whose mark is at or after it.
+pub fn read_by_recipients(m: &MessageResponse, reads: &[ReadMark]) -> Vec<ReadByRecipient> {
+    let mut out = vec![ReadByRecipient { read_by_user_id: m.sender_id.clone(), read_at: m.created_at.clone() }];
+    for mark in reads.iter().filter(|r| r.user_id != m.sender_id) {
+        // Both are `rfc3339` output (fixed width, UTC), so text order is time order.
+        if let Some(at) = mark.read_at.as_ref().filter(|at| **at >= m.created_at) {
+            out.push(ReadByRecipient { read_by_user_id: mark.user_id.clone(), read_at: at.clone() });
+        }
+    }
+    out
+}
+
+impl TutorialPost {
+    pub fn new(m: &MessageResponse, author: ChatApiUser, read_by: Vec<ReadByRecipient>) -> Self {
         Self {
             id: m.id.clone(),
+            post_id: m.id.clone(),
             chat_room_id: m.room_id.clone(),
             message: PostBody { message_text: m.text.clone(), image: m.image.clone() },
             post_type: "text",
-            posted_by_user: m.sender_id.clone(),
-            read_by_recipients: vec![ReadByRecipient {
-                read_by_user_id: m.sender_id.clone(),
-                read_at: m.created_at.clone(),
-            }],
+            posted_by_user: author,
+            read_by_recipients: read_by,
+            chat_room_info: None,
             created_at: m.created_at.clone(),
             updated_at: m.updated_at.clone(),
         }

@@ -8,6 +8,8 @@ pub const BACKEND: helpers::Backend = helpers::Backend::Postgres;
 
 #[path = "api/auth.rs"]
 mod auth;
+#[path = "api/chat_api.rs"]
+mod chat_api;
 #[path = "api/errors.rs"]
 mod errors;
 #[path = "api/helpers.rs"]

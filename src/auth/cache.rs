@@ -81,6 +81,7 @@ mod tests {
             password_hash: String::new(),
             profile_pic: String::new(),
             role: "user".into(),
+            user_type: "consumer".into(),
             deleted_at: None,
             created_at: 0,
             updated_at: 0,

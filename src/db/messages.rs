@@ -229,6 +229,28 @@ pub async fn list_messages(
     }
 }
 
+/// A page of a room's live messages by offset from the newest (the chat-API tutorial's
+/// 0-based `page` and `limit`), returned oldest first.
+pub async fn list_messages_by_offset(
+    db: &Db,
+    room_id: &str,
+    offset: u64,
+    limit: u32,
+) -> Result<Vec<MessageRow>, sqlx::Error> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = $1 AND m.deleted_at IS NULL \
+          ORDER BY m.id DESC LIMIT $2 OFFSET $3"
+    );
+    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+    let mut rows: Vec<MessageRow> = on_db!(db, |pool| {
+        sqlx::query_as::<_, MessageRow>(SQL).bind(room_id).bind(i64::from(limit)).bind(offset).fetch_all(pool).await
+    })?;
+    rows.reverse();
+    Ok(rows)
+}
+
 pub async fn update_message_text(
     db: &Db,
     id: &MessageId,

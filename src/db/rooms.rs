@@ -230,6 +230,32 @@ pub async fn list_rooms_for_user(
     })
 }
 
+/// A page of the user's rooms that have messages, most recent message first, by offset
+/// (the chat-API tutorial's 0-based `page` and `limit`).
+pub async fn list_active_rooms_for_user(
+    db: &Db,
+    user: &UserId,
+    offset: u64,
+    limit: u32,
+) -> Result<Vec<MemberRoomRow>, sqlx::Error> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        room_columns!(),
+        ", rm.muted, rm.last_read_at FROM room_members rm JOIN rooms r ON r.id = rm.room_id \
+         WHERE rm.user_id = $1 AND r.last_message_id IS NOT NULL \
+         ORDER BY r.last_message_at DESC, r.id DESC LIMIT $2 OFFSET $3"
+    );
+    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+    on_db!(db, |pool| {
+        sqlx::query_as::<_, MemberRoomRow>(SQL)
+            .bind(user.to_string())
+            .bind(i64::from(limit))
+            .bind(offset)
+            .fetch_all(pool)
+            .await
+    })
+}
+
 /// The members of a set of rooms, with their read marks (one query per page of rooms).
 pub async fn list_members(db: &Db, room_ids: &[String]) -> Result<Vec<MemberRow>, sqlx::Error> {
     if room_ids.is_empty() {
@@ -237,7 +263,7 @@ pub async fn list_members(db: &Db, room_ids: &[String]) -> Result<Vec<MemberRow>
     }
     let sql = format!(
         "SELECT rm.room_id, rm.last_read_at, u.id, u.email, u.username, u.full_name, u.password_hash, u.profile_pic, \
-                u.role, u.deleted_at, u.created_at, u.updated_at \
+                u.role, u.user_type, u.deleted_at, u.created_at, u.updated_at \
          FROM room_members rm JOIN users u ON u.id = rm.user_id WHERE rm.room_id IN ({}) ORDER BY rm.joined_at, u.id",
         placeholders(1, room_ids.len())
     );

@@ -1,12 +1,12 @@
 //! `users`: accounts. Deleting a user anonymises the row (messages keep their author id).
 
 use super::{Db, is_unique_violation, like_pattern, on_db, on_db_write, violated_column_mentions};
-use crate::domain::{Email, FullName, Role, UserId, Username};
+use crate::domain::{Email, FullName, Role, UserId, UserType, Username};
 
 /// The columns of `UserRow`, for `concat!` into each query.
 macro_rules! user_columns {
     () => {
-        "id, email, username, full_name, password_hash, profile_pic, role, deleted_at, created_at, updated_at"
+        "id, email, username, full_name, password_hash, profile_pic, role, user_type, deleted_at, created_at, updated_at"
     };
 }
 
@@ -19,6 +19,8 @@ pub struct UserRow {
     pub password_hash: String,
     pub profile_pic: String,
     pub role: String,
+    /// The chat-API tutorial's `consumer` or `support`.
+    pub user_type: String,
     pub deleted_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -41,11 +43,12 @@ pub struct NewUser<'a> {
     pub full_name: &'a FullName,
     pub password_hash: &'a str,
     pub profile_pic: &'a str,
+    pub user_type: UserType,
     pub now: i64,
 }
 
 pub enum InsertUser {
-    Inserted(UserRow),
+    Inserted(Box<UserRow>),
     EmailTaken,
     UsernameTaken,
 }
@@ -53,9 +56,9 @@ pub enum InsertUser {
 /// Inserts a user; the first user of an empty instance gets the `admin` role.
 pub async fn insert_user(db: &Db, new: NewUser<'_>) -> Result<InsertUser, sqlx::Error> {
     const SQL: &str = concat!(
-        "INSERT INTO users (id, email, username, full_name, password_hash, profile_pic, role, created_at, updated_at) \
+        "INSERT INTO users (id, email, username, full_name, password_hash, profile_pic, role, user_type, created_at, updated_at) \
          SELECT $1, $2, $3, $4, $5, $6, \
-                CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'user' ELSE 'admin' END, $7, $7 \
+                CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'user' ELSE 'admin' END, $8, $7, $7 \
          RETURNING ",
         user_columns!()
     );
@@ -68,11 +71,12 @@ pub async fn insert_user(db: &Db, new: NewUser<'_>) -> Result<InsertUser, sqlx::
             .bind(new.password_hash)
             .bind(new.profile_pic)
             .bind(new.now)
+            .bind(new.user_type.as_str())
             .fetch_one(pool)
             .await
     });
     match result {
-        Ok(row) => Ok(InsertUser::Inserted(row)),
+        Ok(row) => Ok(InsertUser::Inserted(Box::new(row))),
         Err(e) if is_unique_violation(&e) && violated_column_mentions(&e, "username") => Ok(InsertUser::UsernameTaken),
         Err(e) if is_unique_violation(&e) => Ok(InsertUser::EmailTaken),
         Err(e) => Err(e),
@@ -158,7 +162,7 @@ pub struct UserPatch<'a> {
 }
 
 pub enum UpdateUser {
-    Updated(UserRow),
+    Updated(Box<UserRow>),
     UsernameTaken,
     NotFound,
 }
@@ -185,7 +189,7 @@ pub async fn update_user(db: &Db, id: &UserId, patch: UserPatch<'_>, now: i64) -
             .await
     });
     match result {
-        Ok(Some(row)) => Ok(UpdateUser::Updated(row)),
+        Ok(Some(row)) => Ok(UpdateUser::Updated(Box::new(row))),
         Ok(None) => Ok(UpdateUser::NotFound),
         Err(e) if is_unique_violation(&e) => Ok(UpdateUser::UsernameTaken),
         Err(e) => Err(e),

@@ -4,4 +4,4 @@ mod ids;
 mod text;
 
 pub use ids::{MediaId, MessageId, RoomId, SessionId, UserId, now_ms};
-pub use text::{Email, FullName, MessageText, Password, Role, Username};
+pub use text::{Email, FullName, MessageText, Password, Role, UserType, Username};

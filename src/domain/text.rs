@@ -140,6 +140,33 @@ impl MessageText {
     }
 }
 
+/// The chat-API tutorial's user `type`: a label (natter's permissions come from `Role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserType {
+    #[default]
+    Consumer,
+    Support,
+}
+
+impl UserType {
+    pub const ALL: &'static [&'static str] = &["consumer", "support"];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Consumer => "consumer",
+            Self::Support => "support",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "consumer" => Some(Self::Consumer),
+            "support" => Some(Self::Support),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {

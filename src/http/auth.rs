@@ -14,7 +14,7 @@ use super::openapi::{ApiRoutes, ErrorBody};
 use super::{MessageBody, UserResponse};
 use crate::auth::extract::REFRESH_COOKIE;
 use crate::auth::{AuthUser, ClientInfo};
-use crate::domain::{Email, FullName, Password, Username};
+use crate::domain::{Email, FullName, Password, UserType, Username};
 use crate::error::{ApiError, ApiJson, ApiResult, ErrorCode, FieldErrors};
 use crate::services::auth::{self as auth_service, RefreshMode, Signup};
 use crate::services::media::ImageInput;
@@ -75,7 +75,7 @@ const PASSWORD_REASONS: &[(&str, &str)] = &[
     ("too_common", "Password is too common; choose another"),
 ];
 
-fn password_message(reason: &str, min: usize) -> String {
+pub(crate) fn password_message(reason: &str, min: usize) -> String {
     if reason == "too_short" {
         return format!("Password must be at least {min} characters");
     }
@@ -103,7 +103,7 @@ impl SignupRequest {
             .ok();
         match (full_name, email, password) {
             (Some(full_name), Some(email), Some(password)) if errors.is_empty() => {
-                Ok(Signup { full_name, email, username, password })
+                Ok(Signup { full_name, email, username, password: Some(password), user_type: UserType::Consumer })
             }
             _ => Err(ApiError::Validation(errors)),
         }

@@ -222,6 +222,14 @@ impl ApiRoutes {
         }
         let mut openapi = <ApiDoc as utoipa::OpenApi>::openapi();
         openapi.paths = self.paths;
+        // Schemas are named by type: two types of one name would silently replace each
+        // other in the document (seen when a surface had its own `LoginResponse`).
+        let mut seen: std::collections::BTreeMap<&str, &RefOr<Schema>> = std::collections::BTreeMap::new();
+        for (name, schema) in &self.schemas {
+            if let Some(earlier) = seen.insert(name, schema) {
+                assert!(earlier == schema, "two different schemas are both named {name}: give one `#[schema(as = …)]`");
+            }
+        }
         openapi.components.get_or_insert_with(Default::default).schemas.extend(self.schemas);
         (self.router, openapi)
     }

@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrors};
 use crate::realtime::Event;
 use crate::services::media::{self, ImageInput};
 use crate::startup::AppState;
-use crate::views::{MessageResponse, TutorialPost};
+use crate::views::{ChatApiUser, MessageResponse, TutorialPost, UserResponse, read_by_recipients};
 
 pub struct SendMessage<'a> {
     pub text: Option<MessageText>,
@@ -91,7 +91,8 @@ pub async fn append_and_publish(
     let message = MessageResponse::from(row);
     if !replayed {
         state.realtime.to_users(members.iter().map(String::as_str), &Event::NewMessage(&message)).await;
-        let post = TutorialPost::from(&message);
+        let author = ChatApiUser::from(&UserResponse::from(caller.user.clone()));
+        let post = TutorialPost::new(&message, author, read_by_recipients(&message, &[]));
         state.realtime.to_channel(room_id, &Event::RoomPost { message: &post }).await;
     }
     Ok(Sent { message, replayed })

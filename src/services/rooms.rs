@@ -120,6 +120,38 @@ pub fn decode_cursor(raw: &str) -> Option<RoomCursor> {
     Some(RoomCursor { activity: activity.parse().ok()?, room_id: room.to_string() })
 }
 
+/// A 0-based page of `limit` items (the chat-API tutorial's paging).
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetPage {
+    pub page: u32,
+    pub limit: u32,
+}
+
+impl OffsetPage {
+    fn offset(self) -> u64 {
+        u64::from(self.page) * u64::from(self.limit)
+    }
+}
+
+/// The caller's rooms that have messages, most recent message first, by offset page.
+pub async fn list_recent(state: &AppState, caller: &AuthUser, page: OffsetPage) -> ApiResult<Vec<RoomResponse>> {
+    let rows = rooms::list_active_rooms_for_user(&state.db, &caller.id, page.offset(), page.limit).await?;
+    views(state, caller, rows).await
+}
+
+/// A room with one offset page of its messages (oldest first; page 0 is the newest).
+pub async fn conversation(
+    state: &AppState,
+    caller: &AuthUser,
+    room: &RoomId,
+    page: OffsetPage,
+) -> ApiResult<(RoomResponse, Vec<MessageResponse>)> {
+    let row = membership(state, caller, room).await?;
+    let rows = messages::list_messages_by_offset(&state.db, &row.room.id, page.offset(), page.limit).await?;
+    let view = single_view(state, caller, row).await?;
+    Ok((view, rows.into_iter().map(MessageResponse::from).collect()))
+}
+
 pub struct Initiate {
     pub user_ids: Vec<UserId>,
     pub room_type: String,
@@ -242,6 +274,12 @@ pub async fn mark_read(state: &AppState, caller: &AuthUser, room: &RoomId) -> Ap
     let members = rooms::list_member_ids(&state.db, &row.room.id).await?;
     state.realtime.to_users(members.iter().map(String::as_str), &Event::MessagesRead(&receipt)).await;
     Ok(receipt)
+}
+
+/// How many messages of others the caller has not read in a room.
+pub async fn unread_count(state: &AppState, caller: &AuthUser, room: &RoomId) -> ApiResult<i64> {
+    let row = membership(state, caller, room).await?;
+    Ok(messages::unread_count(&state.db, &caller.id, &row.room.id).await?)
 }
 
 /// Adds members to a group room (creator or admin).

@@ -2,7 +2,7 @@
 
 use crate::auth::AuthUser;
 use crate::db::users::{self, UpdateUser, UserPatch, UserRow};
-use crate::domain::{FullName, Role, UserId, Username, now_ms};
+use crate::domain::{Email, FullName, Password, Role, UserId, UserType, Username, now_ms};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::services::auth;
 use crate::services::media::{self, ImageInput};
@@ -91,7 +91,7 @@ pub async fn update_profile(
     match users::update_user(&state.db, target, patch, now_ms()).await? {
         UpdateUser::Updated(row) => {
             auth::user_changed(state, target).await;
-            Ok(row)
+            Ok(*row)
         }
         UpdateUser::UsernameTaken => {
             Err(ApiError::Conflict(ErrorCode::UsernameTaken, "Username already exists".into()))
@@ -114,6 +114,46 @@ pub async fn delete(state: &AppState, caller: &AuthUser, target: &UserId) -> Api
     auth::user_changed(state, target).await;
     state.realtime.disconnect_user(&target.to_string(), "account_deleted").await;
     Ok(())
+}
+
+/// An account an admin creates for someone else (the chat-API tutorial's `POST /users`).
+pub struct NewContact {
+    pub full_name: FullName,
+    /// Without one the account gets a unique address under `.invalid` (RFC 2606).
+    pub email: Option<Email>,
+    /// Without one the account cannot log in until it is given one.
+    pub password: Option<Password>,
+    pub user_type: UserType,
+}
+
+/// Creates an account for someone else: admins only.
+#[tracing::instrument(skip_all, fields(user_id = %caller.id))]
+pub async fn create_as_admin(state: &AppState, caller: &AuthUser, input: NewContact) -> ApiResult<UserRow> {
+    require_admin(caller, "Only an admin can create users")?;
+    let email = match input.email {
+        Some(email) => email,
+        None => Email::parse(&format!("{}@contacts.invalid", uuid::Uuid::new_v4().simple()))
+            .map_err(|_| anyhow::anyhow!("placeholder e-mail rejected"))?,
+    };
+    let signup = auth::Signup {
+        full_name: input.full_name,
+        email,
+        username: None,
+        password: input.password,
+        user_type: input.user_type,
+    };
+    auth::create_account(state, signup).await
+}
+
+/// Deletes another account: admins only (the chat-API tutorial's `DELETE /users/:id`;
+/// natter's own route also lets users delete themselves).
+pub async fn delete_as_admin(state: &AppState, caller: &AuthUser, target: &UserId) -> ApiResult<()> {
+    require_admin(caller, "Only an admin can delete users")?;
+    delete(state, caller, target).await
+}
+
+fn require_admin(caller: &AuthUser, message: &'static str) -> ApiResult<()> {
+    if caller.is_admin() { Ok(()) } else { Err(ApiError::Forbidden(message.into())) }
 }
 
 /// Sets a role: admins only, and an admin cannot demote themself (an instance must keep

@@ -2,11 +2,12 @@
 //! adapter (parse its shape, call the service the native route calls, render its envelope).
 //! No rules here: they live in `services/`.
 
+pub mod chat_api;
 pub mod jwt_auth;
 
 use crate::http::openapi::ApiRoutes;
 
 /// Every surface's routes, registered (and documented) like the native ones.
 pub fn routes() -> ApiRoutes {
-    ApiRoutes::new().merge(jwt_auth::routes())
+    ApiRoutes::new().merge(jwt_auth::routes()).merge(chat_api::routes())
 }

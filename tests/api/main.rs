@@ -8,6 +8,7 @@ pub const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 mod helpers;
 
 mod auth;
+mod chat_api;
 mod errors;
 mod images;
 mod jwt_auth;
