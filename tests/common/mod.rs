@@ -67,6 +67,10 @@ pub fn run(dir: &Path, program: &str, args: &[&str]) {
 
 /// `npm ci` in `e2e/` when node_modules is missing or older than the lockfile.
 pub fn npm_ci_if_needed(e2e: &Path) {
+    // One install at a time, also across test processes (nextest runs each test in its own):
+    // two `npm ci` in one directory break each other's node_modules.
+    let lock = File::create(std::env::temp_dir().join("natter-e2e-npm-ci.lock")).expect("create npm lock file");
+    lock.lock().expect("lock npm lock file");
     let installed = mtime(&e2e.join("node_modules/.package-lock.json"));
     let locked = mtime(&e2e.join("package-lock.json"));
     if installed.is_none() || installed < locked {
