@@ -27,11 +27,12 @@ SERVER_CPU=${SERVER_CPU:-0}
 BENCH_CPU=${BENCH_CPU:-1}
 if [ "$QUICK" = 1 ]; then
   TARGETS=${TARGETS:-natter-sqlite}
-  DURATION=1 USERS=300 ROOMS=50 MESSAGES=1000 RECEIVERS="100" SOCKETS="200" CONCURRENCY="1 16"
+  DURATION=1 USERS=300 ROOMS=50 MESSAGES=1000 RECEIVERS="100" SOCKETS="200" CONCURRENCY="1 16" PAGE_SIZES="50 1000"
 else
   TARGETS=${TARGETS:-natter-sqlite natter-pg natter-pg-2nodes reference-pg}
   DURATION=${DURATION:-10} USERS=${USERS:-10050} ROOMS=${ROOMS:-500} MESSAGES=${MESSAGES:-10000}
   RECEIVERS=${RECEIVERS:-100 1000 10000} SOCKETS=${SOCKETS:-1000 10000 50000} CONCURRENCY=${CONCURRENCY:-1 16 64}
+  PAGE_SIZES=${PAGE_SIZES:-50 200 1000}
 fi
 SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-300}
 PASSWORD=bench-password-1
@@ -192,7 +193,7 @@ for label in $TARGETS; do
   seed "$label"
 
   start_server "$label"
-  bench "$label" read --concurrency 16
+  for limit in $PAGE_SIZES; do bench "$label" read --concurrency 16 --limit "$limit"; done
   bench "$label" rooms --concurrency 16
   for c in $CONCURRENCY; do bench "$label" send --concurrency "$c"; done
   bench "$label" isolation --readers 16 --logins 50

@@ -72,6 +72,10 @@ pub struct Settings {
     /// take effect at once regardless). 0 disables the cache.
     #[arg(long, global = true, env = "AUTH_CACHE_TTL", default_value = "10s", value_parser = parse_duration)]
     pub auth_cache_ttl: Duration,
+    /// Memory for serialised conversation pages (each keyed by its room's version, so never
+    /// stale), e.g. `64MiB`; 0 disables the cache.
+    #[arg(long, global = true, env = "PAGE_CACHE_SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub page_cache_size: usize,
     /// HMAC secret for access tokens (at least 32 bytes). Generated and kept in DATA_DIR when unset.
     #[arg(long, global = true, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
@@ -164,6 +168,7 @@ impl Settings {
             presence_budget: 16 * 1024 * 1024,
             shutdown_grace: Duration::from_secs(5),
             auth_cache_ttl: Duration::from_secs(10),
+            page_cache_size: 64 * 1024 * 1024,
             jwt_secret: Some("test-secret-test-secret-test-secret-0123".into()),
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),

@@ -23,6 +23,7 @@ use crate::db::Db;
 use crate::http::{self, middleware as mw};
 use crate::realtime::{Presence, Realtime, RealtimeLayer, SocketContext};
 use crate::services::media::MediaStore;
+use crate::services::page_cache::PageCache;
 use crate::services::rate_limit::AuthRateLimits;
 
 /// Shared by every handler. Cheap to clone: everything inside is a handle.
@@ -34,6 +35,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// Recently checked sessions (see `auth::cache`).
     pub sessions: SessionCache,
+    /// Serialised conversation pages (see `services::page_cache`).
+    pub pages: PageCache,
     pub media: MediaStore,
     pub auth_limits: AuthRateLimits,
     pub realtime: Realtime,
@@ -65,8 +68,19 @@ impl AppState {
         // Installed before anything is counted.
         crate::telemetry::metrics();
         let draining = Arc::new(AtomicBool::new(false));
-        let state =
-            Self { db, settings: Arc::new(settings), jwt, hasher, sessions, media, auth_limits, realtime, draining };
+        let pages = PageCache::new(settings.page_cache_size);
+        let state = Self {
+            db,
+            settings: Arc::new(settings),
+            jwt,
+            hasher,
+            sessions,
+            pages,
+            media,
+            auth_limits,
+            realtime,
+            draining,
+        };
         Ok((state, socket_layer))
     }
 }

@@ -52,7 +52,8 @@ pub enum InsertMessage {
 pub async fn append_message(db: &Db, new: NewMessage<'_>) -> Result<InsertMessage, sqlx::Error> {
     // The lock and the bump in one statement: it only succeeds when the new id sorts after
     // the room's last one, which is re-checked under the lock, so ids increase in commit order.
-    const BUMP_ROOM: &str = "UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3 \
+    const BUMP_ROOM: &str = "UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3, \
+         version = version + 1 \
          WHERE id = $1 AND (last_message_id IS NULL OR last_message_id < $2) RETURNING direct_key, created_by";
     const LAST_ID: &str = "SELECT last_message_id FROM rooms WHERE id = $1";
     const INSERT: &str = "INSERT INTO messages (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at) \
@@ -260,7 +261,13 @@ pub async fn update_message_text(
     const SQL: &str =
         "UPDATE messages SET text = $2, edited_at = $3, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL";
     let updated = on_db_write!(db, |pool| {
-        sqlx::query(SQL).bind(id.to_string()).bind(text).bind(now).execute(pool).await.map(|r| r.rows_affected())
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query(SQL).bind(id.to_string()).bind(text).bind(now).execute(&mut *tx).await?.rows_affected();
+        if n > 0 {
+            sqlx::query(BUMP_VERSION_OF_MESSAGE).bind(id.to_string()).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(n)
     })?;
     if updated == 0 {
         return Ok(None);
@@ -268,12 +275,22 @@ pub async fn update_message_text(
     find_message(db, id).await
 }
 
+/// The room of a changed message gets a new version (in the change's transaction).
+const BUMP_VERSION_OF_MESSAGE: &str =
+    "UPDATE rooms SET version = version + 1 WHERE id = (SELECT room_id FROM messages WHERE id = $1)";
+
 /// Soft-deletes a message: its content is erased, the row stays so ids and cursors hold.
 pub async fn delete_message(db: &Db, id: &MessageId, now: i64) -> Result<bool, sqlx::Error> {
     const SQL: &str = "UPDATE messages SET text = NULL, image = NULL, deleted_at = $2, updated_at = $2 \
                        WHERE id = $1 AND deleted_at IS NULL";
     on_db_write!(db, |pool| {
-        sqlx::query(SQL).bind(id.to_string()).bind(now).execute(pool).await.map(|r| r.rows_affected() == 1)
+        let mut tx = pool.begin().await?;
+        let deleted = sqlx::query(SQL).bind(id.to_string()).bind(now).execute(&mut *tx).await?.rows_affected() == 1;
+        if deleted {
+            sqlx::query(BUMP_VERSION_OF_MESSAGE).bind(id.to_string()).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
     })
 }
 

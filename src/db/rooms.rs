@@ -22,7 +22,7 @@ pub fn member_key(room_type: &str, members: &[UserId]) -> String {
 macro_rules! room_columns {
     () => {
         "r.id, r.kind, r.type AS room_type, r.name, r.direct_key, r.created_by, r.last_message_id, \
-         r.last_message_at, r.created_at, r.updated_at"
+         r.last_message_at, r.version, r.created_at, r.updated_at"
     };
 }
 
@@ -36,6 +36,8 @@ pub struct RoomRow {
     pub created_by: Option<String>,
     pub last_message_id: Option<String>,
     pub last_message_at: Option<i64>,
+    /// Bumped by every change to the room's messages (the key of cached pages).
+    pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -56,6 +58,12 @@ pub struct MemberRow {
     pub last_read_at: i64,
     #[sqlx(flatten)]
     pub user: super::users::UserRow,
+}
+
+/// The direct room of a pair by its key, with its messages' version (one indexed lookup).
+pub async fn find_direct_room_version(db: &Db, direct_key: &str) -> Result<Option<(String, i64)>, sqlx::Error> {
+    const SQL: &str = "SELECT id, version FROM rooms WHERE direct_key = $1";
+    on_db!(db, |pool| sqlx::query_as::<_, (String, i64)>(SQL).bind(direct_key).fetch_optional(pool).await)
 }
 
 /// Finds or creates the direct room of a pair (with both as members). Returns the room id

@@ -136,6 +136,13 @@ pub async fn insert_sessions(db: &Db, sessions: &[SeedSession], now: i64) -> Res
     )
 }
 
+/// After the bulk messages: every room gets a new version, so that no server that read a
+/// room in between keeps a cached page of it.
+pub async fn bump_room_versions(db: &Db) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE rooms SET version = version + 1";
+    on_db_write!(db, |pool| sqlx::query(SQL).execute(pool).await.map(|_| ()))
+}
+
 /// Whether the database already holds users (seeding is for fresh databases).
 pub async fn has_users(db: &Db) -> Result<bool, sqlx::Error> {
     const SQL: &str = "SELECT COUNT(*) FROM users";

@@ -111,10 +111,10 @@ async fn list_messages(
     caller: AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> ApiResult<Json<Vec<MessageResponse>>> {
+) -> ApiResult<Response> {
     let other = parse_user_id(&id)?;
     let page = query.parse(200)?;
-    Ok(Json(chat::list_direct(&state, &caller, &other, page.page()).await?))
+    Ok(super::json_bytes(chat::list_direct_json(&state, &caller, &other, page.page()).await?))
 }
 
 /// Text, an image, or both.

@@ -66,3 +66,10 @@ pub fn check_limit(limit: Option<u32>, default: u32) -> crate::error::ApiResult<
         Some(_) => Err(crate::error::FieldErrors::single("limit", "out_of_range", "limit must be between 1 and 1000")),
     }
 }
+
+/// A body that is already JSON (a cached page), sent as `application/json`.
+pub fn json_bytes(body: bytes::Bytes) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ([(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"))], body)
+        .into_response()
+}

@@ -238,10 +238,10 @@ async fn list_room_messages(
     caller: AuthUser,
     ApiPath(room_id): ApiPath<String>,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> ApiResult<Json<Vec<MessageResponse>>> {
+) -> ApiResult<Response> {
     let room = parse_room_id(&room_id)?;
     let page = query.parse(50)?;
-    Ok(Json(room_service::list_messages(&state, &caller, &room, page.page()).await?))
+    Ok(super::json_bytes(room_service::list_messages_json(&state, &caller, &room, page.page()).await?))
 }
 
 /// Posts a message to a room; members get `newMessage` in real time.

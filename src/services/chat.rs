@@ -2,12 +2,13 @@
 //! edits and deletes. Every write commits first; events go out after.
 
 use crate::auth::AuthUser;
-use crate::db::messages::{self, Conversation, InsertMessage, MessageRow, NewMessage, Page};
+use crate::db::messages::{self, InsertMessage, MessageRow, NewMessage, Page};
 use crate::db::rooms;
 use crate::domain::{MessageId, MessageText, Role, UserId, now_ms};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrors};
 use crate::realtime::Event;
 use crate::services::media::{self, ImageInput};
+use crate::services::page_cache;
 use crate::startup::AppState;
 use crate::views::{ChatApiUser, MessageResponse, TutorialPost, UserResponse, read_by_recipients};
 
@@ -98,21 +99,24 @@ pub async fn append_and_publish(
     Ok(Sent { message, replayed })
 }
 
-/// A page of the caller's conversation with `other`, oldest first: one query while the
-/// conversation has messages; an empty page checks that `other` exists (404 if not).
-pub async fn list_direct(
+/// A page of the caller's conversation with `other`, oldest first, as JSON: one lookup of
+/// the pair's room and its version, then the page from the cache (or built once). With no
+/// conversation yet, `other` must exist (404 if not) and the page is empty.
+pub async fn list_direct_json(
     state: &AppState,
     caller: &AuthUser,
     other: &UserId,
     page: Page<'_>,
-) -> ApiResult<Vec<MessageResponse>> {
+) -> ApiResult<bytes::Bytes> {
     let key = rooms::direct_key(&caller.id, other);
-    let rows = messages::list_messages(&state.db, Conversation::Direct(&key), page).await?;
-    // Deleted users keep their history readable; unknown ids are 404.
-    if rows.is_empty() && crate::db::users::find_user(&state.db, other).await?.is_none() {
-        return Err(ApiError::NotFound("User not found".into()));
+    match rooms::find_direct_room_version(&state.db, &key).await? {
+        // Deleted users keep their history readable.
+        Some((room_id, version)) => page_cache::conversation_page(state, &room_id, version, page).await,
+        None if crate::db::users::find_user(&state.db, other).await?.is_none() => {
+            Err(ApiError::NotFound("User not found".into()))
+        }
+        None => Ok(bytes::Bytes::from_static(b"[]")),
     }
-    Ok(rows.into_iter().map(MessageResponse::from).collect())
 }
 
 /// A message the caller may see: a member of its room, or a moderator/admin.

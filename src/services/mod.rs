@@ -5,6 +5,7 @@ pub mod auth;
 pub mod boards;
 pub mod chat;
 pub mod media;
+pub mod page_cache;
 pub mod rate_limit;
 pub mod rooms;
 pub mod seed;

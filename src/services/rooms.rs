@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::auth::AuthUser;
-use crate::db::messages::{self, Conversation, Page};
+use crate::db::messages::{self, Page};
 use crate::db::rooms::{self, MemberRoomRow, NewGroupRoom, RoomCursor, RoomRow};
 use crate::domain::{Role, RoomId, UserId, now_ms};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrors};
@@ -243,15 +243,16 @@ pub async fn update(state: &AppState, caller: &AuthUser, room: &RoomId, change: 
     view_one(state, caller, room).await
 }
 
-pub async fn list_messages(
+/// A page of a room's messages (members only), as JSON, from the page cache when this
+/// version of the room was read before.
+pub async fn list_messages_json(
     state: &AppState,
     caller: &AuthUser,
     room: &RoomId,
     page: Page<'_>,
-) -> ApiResult<Vec<MessageResponse>> {
+) -> ApiResult<bytes::Bytes> {
     let row = membership(state, caller, room).await?;
-    let rows = messages::list_messages(&state.db, Conversation::Room(&row.room.id), page).await?;
-    Ok(rows.into_iter().map(MessageResponse::from).collect())
+    crate::services::page_cache::conversation_page(state, &row.room.id, row.room.version, page).await
 }
 
 pub async fn post_message(

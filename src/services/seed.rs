@@ -152,6 +152,7 @@ pub async fn run(db: &Db, hasher: &PasswordHasher, jwt: &JwtKeys, plan: &SeedPla
     seed::insert_rooms(db, &rooms).await?;
     seed::insert_members(db, &members).await?;
     seed::insert_messages(db, &messages).await?;
+    seed::bump_room_versions(db).await?;
     seed::refresh_statistics(db).await?;
     if let Some(path) = &plan.tokens_out {
         write_tokens(db, jwt, &user_ids, path, now).await?;

@@ -191,3 +191,64 @@ async fn an_idempotency_key_makes_a_retried_send_return_the_original() {
     let (_, list) = app.get(&bob.client, &format!("/api/messages/{}", ann.id)).await;
     assert_eq!(texts(&list), vec!["once"]);
 }
+
+/// Pages are served from a cache keyed by the room's version: every read after a change
+/// shows it, on the node that made it and on another node of the same store.
+#[tokio::test]
+async fn cached_pages_show_every_send_edit_and_delete_at_once_on_every_node() {
+    let app = spawn_app().await;
+    let settings = app.state.settings.clone();
+    // A second node on the same store (and the same JWT secret, kept in DATA_DIR).
+    let other = spawn_app_with(|s| {
+        s.data_dir = settings.data_dir.clone();
+        s.database_url = settings.database_url.clone();
+    })
+    .await;
+    let ann = app.register("ann").await;
+    let bob = app.register("bob").await;
+    let dm = format!("/api/messages/{}", ann.id);
+    let (status, empty) = other.get(&bearer(&bob.access_token), &dm).await;
+    assert_eq!((status, empty), (StatusCode::OK, json!([])));
+
+    let first = app.send_text(&ann, &bob, "one").await;
+    let read_both = || async {
+        let (_, here) = app.get(&bob.client, &dm).await;
+        let (_, there) = other.get(&bearer(&bob.access_token), &dm).await;
+        assert_eq!(here, there, "both nodes serve the same page");
+        texts(&here)
+    };
+    assert_eq!(read_both().await, ["one"]);
+    assert_eq!(read_both().await, ["one"], "a repeated read (a cache hit) is the same");
+
+    // A send through the other node.
+    let (status, _) =
+        other.post(&bearer(&ann.access_token), &format!("/api/messages/send/{}", bob.id), json!({"text": "two"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(read_both().await, ["one", "two"]);
+
+    let path = format!("/api/messages/{}", first["_id"].as_str().unwrap());
+    let (status, _) =
+        other.request(&bearer(&ann.access_token), Method::PATCH, &path, Some(json!({"text": "uno"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(read_both().await, ["uno", "two"]);
+
+    let (status, _) = app.request(&ann.client, Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(read_both().await, ["two"]);
+
+    // The same for a room's pages, with paging parameters in the key.
+    let (_, room) = app.post(&ann.client, "/api/rooms", json!({"userIds": [bob.id], "name": "g"})).await;
+    let messages = format!("/api/rooms/{}/messages", room["_id"].as_str().unwrap());
+    let (_, page) = other.get(&bearer(&bob.access_token), &format!("{messages}?limit=1")).await;
+    assert_eq!(page, json!([]));
+    let (_, posted) = app.post(&ann.client, &messages, json!({"text": "hi"})).await;
+    let (_, page) = other.get(&bearer(&bob.access_token), &format!("{messages}?limit=1")).await;
+    assert_eq!(texts(&page), ["hi"]);
+    let (_, after) =
+        other.get(&bearer(&bob.access_token), &format!("{messages}?after={}", posted["_id"].as_str().unwrap())).await;
+    assert_eq!(after, json!([]));
+    app.post(&ann.client, &messages, json!({"text": "again"})).await;
+    let (_, after) =
+        other.get(&bearer(&bob.access_token), &format!("{messages}?after={}", posted["_id"].as_str().unwrap())).await;
+    assert_eq!(texts(&after), ["again"]);
+}

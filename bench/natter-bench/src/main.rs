@@ -7,6 +7,7 @@
 //! one `{"id","email","token"}` line per user, user 0 and user 1 sharing the long
 //! conversation, user 0 in many rooms.
 
+mod floor;
 mod report;
 mod sio;
 mod stats;
@@ -55,6 +56,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Scenario {
+    /// The in-process floor on SQLite: the store's statements alone, through natter's store
+    /// (sqlx) and in the calling thread (rusqlite), plus JSON serialisation of the pages.
+    Floor {
+        /// Messages in the conversation the pages are read from.
+        #[arg(long, default_value_t = 1000)]
+        messages: u32,
+        /// Operations per figure (pages: scaled to 50 rows each).
+        #[arg(long, default_value_t = 5000)]
+        iterations: u32,
+    },
     /// Signups and logins of new accounts.
     Auth {
         #[arg(long, default_value_t = 16)]
@@ -65,10 +76,13 @@ enum Scenario {
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
-    /// Reads of the newest page of 50 of user 0's long conversation with user 1.
+    /// Reads of the newest page of `limit` messages of user 0's long conversation with user 1.
     Read {
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
+        /// Messages per page (50, 200 or 1000 in the benchmark).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
     },
     /// User 0's room list (a page of 50 of their rooms).
     Rooms {
@@ -160,6 +174,9 @@ async fn main() -> anyhow::Result<()> {
     if let Scenario::Report { inputs, markdown, chart, machine } = &cli.scenario {
         return report::write(inputs, markdown, chart, machine);
     }
+    if let Scenario::Floor { messages, iterations } = cli.scenario {
+        return floor::run(messages, iterations).await;
+    }
     let users = match &cli.tokens {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("reading {}", path.display()))?
@@ -183,7 +200,9 @@ async fn main() -> anyhow::Result<()> {
     let (scenario, params, mut metrics) = match cli.scenario {
         Scenario::Auth { concurrency } => ("auth", json!({"concurrency": concurrency}), auth(&ctx, concurrency).await?),
         Scenario::Send { concurrency } => ("send", json!({"concurrency": concurrency}), send(&ctx, concurrency).await?),
-        Scenario::Read { concurrency } => ("read", json!({"concurrency": concurrency}), read(&ctx, concurrency).await?),
+        Scenario::Read { concurrency, limit } => {
+            ("read", json!({"concurrency": concurrency, "limit": limit}), read(&ctx, concurrency, limit).await?)
+        }
         Scenario::Rooms { concurrency } => {
             ("rooms", json!({"concurrency": concurrency}), rooms(&ctx, concurrency).await?)
         }
@@ -199,12 +218,18 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Isolation { readers, logins } => {
             ("isolation", json!({"readers": readers, "logins": logins}), isolation(&ctx, readers, logins).await?)
         }
-        Scenario::Report { .. } => unreachable!("handled above"),
+        Scenario::Report { .. } | Scenario::Floor { .. } => unreachable!("handled above"),
     };
     if let Value::Object(map) = &mut metrics {
         let (server_cpu, bench_cpu) = cpu.percent();
         map.insert("server_cpu_pct".into(), json!(server_cpu));
         map.insert("bench_cpu_pct".into(), json!(bench_cpu));
+        // How close to the limit: the server's CPU time per completed request.
+        if let (Some(cpu), Some(rate)) = (server_cpu, map.get("per_s").and_then(Value::as_f64))
+            && rate > 0.0
+        {
+            map.insert("server_us_per_request".into(), json!(cpu / 100.0 * 1e6 / rate));
+        }
     }
     let problems = problems(&metrics);
     let line = json!({"target": cli.label, "scenario": scenario, "params": params, "metrics": metrics});
@@ -342,23 +367,23 @@ async fn send(ctx: &Arc<Ctx>, concurrency: usize) -> anyhow::Result<Value> {
     Ok(rec.summary(elapsed))
 }
 
-async fn read_page(ctx: &Ctx) -> anyhow::Result<()> {
+async fn read_page(ctx: &Ctx, limit: usize) -> anyhow::Result<()> {
     let (me, peer) = (&ctx.users[0], &ctx.users[1]);
-    let response =
-        ctx.http.get(ctx.url(&format!("/api/messages/{}?limit=50", peer.id))).bearer_auth(&me.token).send().await?;
-    let body: Value = expect_ok(response).await?.json().await?;
-    match body.as_array().map(Vec::len) {
-        Some(50) => Ok(()),
-        other => bail!("expected a page of 50 messages, got {other:?}"),
-    }
+    let url = ctx.url(&format!("/api/messages/{}?limit={limit}", peer.id));
+    let response = ctx.http.get(url).bearer_auth(&me.token).send().await?;
+    let body = expect_ok(response).await?.bytes().await?;
+    // A full parse, without building a tree of values: the generator must stay cheaper
+    // than the server it measures (with a `Value` per message it was not, at 9k pages/s).
+    let page: Vec<serde::de::IgnoredAny> = serde_json::from_slice(&body)?;
+    if page.len() == limit { Ok(()) } else { bail!("expected a page of {limit} messages, got {}", page.len()) }
 }
 
-async fn read(ctx: &Arc<Ctx>, concurrency: usize) -> anyhow::Result<Value> {
+async fn read(ctx: &Arc<Ctx>, concurrency: usize, limit: usize) -> anyhow::Result<Value> {
     ctx.user(1)?;
     let ctx2 = ctx.clone();
     let (rec, elapsed) = closed_loop(ctx, concurrency, move |_| {
         let ctx = ctx2.clone();
-        async move { read_page(&ctx).await }
+        async move { read_page(&ctx, limit).await }
     })
     .await;
     Ok(rec.summary(elapsed))
@@ -387,7 +412,7 @@ async fn isolation(ctx: &Arc<Ctx>, readers: usize, logins: usize) -> anyhow::Res
     let ctx2 = ctx.clone();
     let reads = move |_| {
         let ctx = ctx2.clone();
-        async move { read_page(&ctx).await }
+        async move { read_page(&ctx, 50).await }
     };
     let (quiet, quiet_elapsed) = closed_loop(ctx, readers, reads.clone()).await;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));

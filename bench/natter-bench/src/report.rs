@@ -32,10 +32,16 @@ fn figures() -> Vec<Figure> {
         add(format!("DM send throughput, c={c}"), "send", json!({"concurrency": c}), &["per_s"], "/s", true);
         add(format!("DM send p50, c={c}"), "send", json!({"concurrency": c}), &["p50_ms"], "ms", false);
         add(format!("DM send p99, c={c}"), "send", json!({"concurrency": c}), &["p99_ms"], "ms", false);
+        let p = json!({"concurrency": c});
+        add(format!("server CPU per DM send, c={c}"), "send", p, &["server_us_per_request"], "µs", false);
     }
-    add("conversation page read throughput".into(), "read", json!({}), &["per_s"], "/s", true);
-    add("conversation page read p50".into(), "read", json!({}), &["p50_ms"], "ms", false);
-    add("conversation page read p99".into(), "read", json!({}), &["p99_ms"], "ms", false);
+    for limit in [50, 200, 1000] {
+        let p = json!({"limit": limit});
+        add(format!("page read ({limit} messages) throughput"), "read", p.clone(), &["per_s"], "/s", true);
+        add(format!("page read ({limit} messages) p50"), "read", p.clone(), &["p50_ms"], "ms", false);
+        add(format!("page read ({limit} messages) p99"), "read", p.clone(), &["p99_ms"], "ms", false);
+        add(format!("server CPU per page read ({limit})"), "read", p, &["server_us_per_request"], "µs", false);
+    }
     add("room list (500 rooms) throughput".into(), "rooms", json!({}), &["per_s"], "/s", true);
     add("room list p99".into(), "rooms", json!({}), &["p99_ms"], "ms", false);
     for n in [100, 1000, 10000] {
@@ -76,7 +82,7 @@ fn figures() -> Vec<Figure> {
     }
     // The load generator must never be the bottleneck: its CPU beside the server's.
     for (name, scenario, params) in [
-        ("page reads", "read", json!({})),
+        ("page reads (50)", "read", json!({"limit": 50})),
         ("DM sends, c=16", "send", json!({"concurrency": 16})),
         ("delivery dm, 1000 receivers", "delivery", json!({"receivers": 1000, "mode": "dm"})),
     ] {

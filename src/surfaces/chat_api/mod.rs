@@ -334,7 +334,6 @@ struct MessageOnly {
     params(("id" = String, Path, description = "The account's `_id`")),
     responses(
         (status = 200, description = "`Deleted a count of 1 user.`", body = MessageOnly),
-        (status = 400, description = "An admin deleting themself", body = ErrorEnvelope),
         (status = 401, description = "No or a bad token", body = ErrorEnvelope),
         (status = 403, description = "Not an admin", body = ErrorEnvelope),
         (status = 404, description = "`No user with this id found`", body = ErrorEnvelope),
