@@ -1,8 +1,11 @@
 //! Password hashing off the async runtime: argon2id (OWASP parameters, the crate default:
 //! 19 MiB, 2 iterations, 1 lane) for new hashes, and verification of both argon2 and bcrypt
-//! (`$2a$`/`$2b$`/`$2y$`, as written by the Node tutorials' bcrypt/bcryptjs). Each hash runs
-//! in `spawn_blocking` behind a semaphore sized to the cores, so a login storm queues
-//! instead of starving the workers or exhausting memory.
+//! (`$2a$`/`$2b$`/`$2y$`, as written by the Node tutorials' bcrypt/bcryptjs). Hashes run on
+//! natter's own hashing threads, one per core, behind a semaphore of the same size, so a
+//! login storm queues instead of starving the workers or exhausting memory. Those threads
+//! run at the lowest scheduling priority (nice 19, on Linux): when the CPU is short, requests
+//! that only read or write go first and sign-ins wait, instead of every request waiting
+//! a scheduler slice behind a 30 ms hash (a login storm had doubled read p99s).
 
 use std::sync::Arc;
 
@@ -15,9 +18,55 @@ use tokio::sync::Semaphore;
 use crate::config::HashAlgorithm;
 use crate::domain::Password;
 
+/// How much lower the hashing threads' priority is (Linux `nice`, 0-19).
+const HASH_THREAD_NICE: i32 = 19;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads: they take jobs from one queue; dropping the last sender ends them.
+fn start_hash_threads(count: usize) -> anyhow::Result<std::sync::mpsc::Sender<Job>> {
+    let (tx, rx) = std::sync::mpsc::channel::<Job>();
+    let rx = Arc::new(std::sync::Mutex::new(rx));
+    for i in 0..count {
+        let rx = rx.clone();
+        std::thread::Builder::new()
+            .name(format!("natter-hash-{i}"))
+            .spawn(move || {
+                lower_this_threads_priority();
+                loop {
+                    // The lock is held only while waiting for the next job.
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(poisoned) => poisoned.into_inner().recv(),
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            })
+            .context("starting a hashing thread")?;
+    }
+    Ok(tx)
+}
+
+#[cfg(target_os = "linux")]
+fn lower_this_threads_priority() {
+    // On Linux `setpriority(PRIO_PROCESS, tid, …)` sets the nice value of one thread.
+    // SAFETY: plain system calls about the calling thread itself.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, HASH_THREAD_NICE) };
+    if rc != 0 {
+        tracing::debug!("could not lower the hashing thread's priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_this_threads_priority() {}
+
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
+    jobs: std::sync::mpsc::Sender<Job>,
     algorithm: HashAlgorithm,
     bcrypt_cost: u32,
     /// A real hash of a random password, verified for unknown accounts so that their
@@ -29,6 +78,7 @@ impl PasswordHasher {
     pub async fn new(algorithm: HashAlgorithm, bcrypt_cost: u32, concurrency: usize) -> anyhow::Result<Self> {
         let mut hasher = Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            jobs: start_hash_threads(concurrency.max(1))?,
             algorithm,
             bcrypt_cost,
             dummy_hash: Arc::from(""),
@@ -65,7 +115,16 @@ impl PasswordHasher {
         work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
         let _permit = self.permits.acquire().await.context("hasher closed")?;
-        tokio::task::spawn_blocking(work).await.context("hashing task panicked")?
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+            let _ = done.send(outcome);
+        });
+        self.jobs.send(job).map_err(|_| anyhow::anyhow!("hashing threads stopped"))?;
+        match result.await.context("hashing thread stopped")? {
+            Ok(outcome) => outcome,
+            Err(_) => Err(anyhow::anyhow!("hashing panicked")),
+        }
     }
 }
 
@@ -96,6 +155,21 @@ mod tests {
         assert!(hasher.verify(pw("correct horse"), Some(hash.clone())).await.unwrap());
         assert!(!hasher.verify(pw("wrong horse"), Some(hash)).await.unwrap());
         assert!(!hasher.verify(pw("correct horse"), None).await.unwrap());
+    }
+
+    /// Hashes yield the CPU to request handling: they run at nice 19.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashes_run_at_the_lowest_priority() {
+        let hasher = PasswordHasher::new(HashAlgorithm::Argon2, 4, 2).await.unwrap();
+        for _ in 0..4 {
+            // SAFETY: a plain system call about the calling thread itself.
+            let nice = hasher
+                .run_blocking(|| Ok(unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }))
+                .await
+                .unwrap();
+            assert_eq!(nice, HASH_THREAD_NICE);
+        }
     }
 
     #[tokio::test]
