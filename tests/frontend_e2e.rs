@@ -12,7 +12,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{chromium, e2e_dir, npm_ci_if_needed, run, run_node_script, skip_browser_tests};
+use common::{
+    artifacts_dir, chromium, e2e_dir, npm_ci_if_needed, run, run_node_script, skip_browser_tests, start_natter,
+};
 
 /// Hard limit for `node e2e/browser.mjs` (the script stops itself after 60 s).
 const BROWSER_RUN_LIMIT: Duration = Duration::from_secs(120);
@@ -36,17 +38,10 @@ async fn tutorial_frontend_works_in_headless_chromium() {
     let e2e = e2e_dir();
     let dist = build_frontend(&e2e);
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut settings = natter::config::Settings::for_tests();
-    settings.data_dir = dir.path().to_path_buf();
-    settings.static_dir = Some(dist);
-    let app = natter::startup::App::build(settings).await.expect("app builds");
-    let port = app.addr().port();
-    tokio::spawn(app.run_until_stopped());
+    let (dir, port) = start_natter(|settings| settings.static_dir = Some(dist)).await;
     let base_url = format!("http://127.0.0.1:{port}");
 
-    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("frontend-e2e");
-    let _ = std::fs::create_dir_all(&artifacts);
+    let artifacts = artifacts_dir("frontend-e2e");
     let log_path = dir.path().join("browser.log");
     let (ok, output) = {
         let (e2e, chromium, log_path, artifacts) = (e2e.clone(), chromium.clone(), log_path.clone(), artifacts.clone());

@@ -12,10 +12,9 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
-use common::{chromium, e2e_dir, npm_ci_if_needed, run_node_script, skip_browser_tests};
+use common::{artifacts_dir, chromium, e2e_dir, npm_ci_if_needed, run_node_script, skip_browser_tests, start_natter};
 
 /// Hard limit for `node e2e/jwtauth.mjs` (the script stops itself after 60 s).
 const BROWSER_RUN_LIMIT: Duration = Duration::from_secs(120);
@@ -29,18 +28,12 @@ async fn jwt_auth_tutorial_client_works_from_its_own_origin() {
     let e2e = e2e_dir();
     npm_ci_if_needed(&e2e);
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut settings = natter::config::Settings::for_tests();
-    settings.data_dir = dir.path().to_path_buf();
     // The defaults a developer gets: development mode, CORS_ORIGINS unset.
-    assert!(settings.cors_origins.is_none() && !settings.is_production());
-    let app = natter::startup::App::build(settings).await.expect("app builds");
-    let port = app.addr().port();
-    tokio::spawn(app.run_until_stopped());
+    let (dir, port) =
+        start_natter(|settings| assert!(settings.cors_origins.is_none() && !settings.is_production())).await;
     let api = format!("http://127.0.0.1:{port}");
 
-    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("jwtauth-e2e");
-    let _ = std::fs::create_dir_all(&artifacts);
+    let artifacts = artifacts_dir("jwtauth-e2e");
     let log_path = dir.path().join("jwtauth.log");
     let (ok, output) = {
         let (e2e, log_path, artifacts) = (e2e.clone(), log_path.clone(), artifacts.clone());

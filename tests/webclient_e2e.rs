@@ -17,7 +17,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{chromium, e2e_dir, npm_ci_if_needed, run_node_script, skip_browser_tests};
+use common::{artifacts_dir, chromium, e2e_dir, npm_ci_if_needed, run_node_script, skip_browser_tests, start_natter};
 
 /// Hard limit for `node e2e/webclient.mjs` (the script stops itself after 90 s).
 const BROWSER_RUN_LIMIT: Duration = Duration::from_secs(150);
@@ -31,17 +31,10 @@ async fn built_in_web_client_works_in_headless_chromium() {
     let e2e = e2e_dir();
     npm_ci_if_needed(&e2e);
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut settings = natter::config::Settings::for_tests();
-    settings.data_dir = dir.path().to_path_buf();
-    settings.static_dir = None;
-    let app = natter::startup::App::build(settings).await.expect("app builds");
-    let port = app.addr().port();
-    tokio::spawn(app.run_until_stopped());
+    let (dir, port) = start_natter(|settings| settings.static_dir = None).await;
     let base_url = format!("http://127.0.0.1:{port}");
 
-    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("webclient-e2e");
-    let _ = std::fs::create_dir_all(&artifacts);
+    let artifacts = artifacts_dir("webclient-e2e");
     let screenshots = std::env::var_os("NATTER_SCREENSHOTS")
         .filter(|d| !d.is_empty())
         .map(|d| Path::new(env!("CARGO_MANIFEST_DIR")).join(d));

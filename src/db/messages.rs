@@ -160,61 +160,28 @@ pub struct Page<'a> {
     pub limit: u32,
 }
 
-/// Which conversation a page is read from.
-#[derive(Debug, Clone, Copy)]
-pub enum Conversation<'a> {
-    Room(&'a str),
-    /// The direct room of a pair, by its `direct_key`: the page is read in one query, with
-    /// no separate lookup of the room (its two members never change).
-    Direct(&'a str),
-}
-
-/// The two page queries (oldest after a cursor; newest before one) for a scope condition
-/// on `$1`.
-macro_rules! page_queries {
-    ($scope:literal) => {
-        (
-            concat!(
-                "SELECT ",
-                message_columns!(),
-                " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE ",
-                $scope,
-                " AND m.deleted_at IS NULL AND m.id > $2 AND ($3 IS NULL OR m.id < $3) ORDER BY m.id ASC LIMIT $4"
-            ),
-            concat!(
-                "SELECT ",
-                message_columns!(),
-                " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE ",
-                $scope,
-                " AND m.deleted_at IS NULL AND ($2 IS NULL OR m.id < $2) ORDER BY m.id DESC LIMIT $3"
-            ),
-        )
-    };
-}
-
-/// A page of a conversation's live messages: the oldest `limit` after `after` when it is
-/// given, else the newest `limit` (before `before` when given); returned oldest first.
-pub async fn list_messages(
-    db: &Db,
-    conversation: Conversation<'_>,
-    page: Page<'_>,
-) -> Result<Vec<MessageRow>, sqlx::Error> {
-    const ROOM: (&str, &str) = page_queries!("m.room_id = $1");
-    // A scalar subquery, not a join condition: both planners then walk (room_id, id) in
-    // order and stop after `limit` rows (with `r.direct_key = $1` PostgreSQL sorted the
-    // whole conversation for every page).
-    const DIRECT: (&str, &str) = page_queries!("m.room_id = (SELECT id FROM rooms WHERE direct_key = $1)");
-    let ((forward, backward), scope) = match conversation {
-        Conversation::Room(id) => (ROOM, id),
-        Conversation::Direct(key) => (DIRECT, key),
-    };
+/// A page of a room's live messages: the oldest `limit` after `after` when it is given, else
+/// the newest `limit` (before `before` when given); returned oldest first.
+pub async fn list_messages(db: &Db, room_id: &str, page: Page<'_>) -> Result<Vec<MessageRow>, sqlx::Error> {
+    const FORWARD: &str = concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = $1 \
+          AND m.deleted_at IS NULL AND m.id > $2 AND ($3 IS NULL OR m.id < $3) ORDER BY m.id ASC LIMIT $4"
+    );
+    const BACKWARD: &str = concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.room_id = $1 \
+          AND m.deleted_at IS NULL AND ($2 IS NULL OR m.id < $2) ORDER BY m.id DESC LIMIT $3"
+    );
     let before = page.before.map(|id| id.to_string());
     let limit = i64::from(page.limit);
     if let Some(after) = page.after {
         let after = after.to_string();
         on_db!(db, |pool| {
-            sqlx::query_as::<_, MessageRow>(forward)
-                .bind(scope)
+            sqlx::query_as::<_, MessageRow>(FORWARD)
+                .bind(room_id)
                 .bind(&after)
                 .bind(&before)
                 .bind(limit)
@@ -223,7 +190,7 @@ pub async fn list_messages(
         })
     } else {
         let mut rows: Vec<MessageRow> = on_db!(db, |pool| {
-            sqlx::query_as::<_, MessageRow>(backward).bind(scope).bind(&before).bind(limit).fetch_all(pool).await
+            sqlx::query_as::<_, MessageRow>(BACKWARD).bind(room_id).bind(&before).bind(limit).fetch_all(pool).await
         })?;
         rows.reverse();
         Ok(rows)

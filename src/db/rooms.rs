@@ -122,13 +122,6 @@ pub async fn find_direct_target(
     })
 }
 
-/// The id of the direct room of a pair, if it exists.
-pub async fn find_direct_room(db: &Db, a: &UserId, b: &UserId) -> Result<Option<String>, sqlx::Error> {
-    const SQL: &str = "SELECT id FROM rooms WHERE direct_key = $1";
-    let key = direct_key(a, b);
-    on_db!(db, |pool| sqlx::query_scalar::<_, String>(SQL).bind(&key).fetch_optional(pool).await)
-}
-
 pub struct NewGroupRoom<'a> {
     pub creator: &'a UserId,
     /// All members, the creator included.

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
-use crate::db::messages::{self, Conversation, Page};
+use crate::db::messages::{self, Page};
 use crate::error::ApiResult;
 use crate::startup::AppState;
 use crate::views::MessageResponse;
@@ -76,7 +76,7 @@ pub async fn conversation_page(state: &AppState, room_id: &str, version: i64, pa
     if let Some(hit) = state.pages.get(&key) {
         return Ok(hit);
     }
-    let rows = messages::list_messages(&state.db, Conversation::Room(room_id), page).await?;
+    let rows = messages::list_messages(&state.db, room_id, page).await?;
     let views: Vec<MessageResponse> = rows.into_iter().map(MessageResponse::from).collect();
     let bytes = Bytes::from(serde_json::to_vec(&views).map_err(anyhow::Error::from)?);
     state.pages.put(key, bytes.clone());

@@ -265,9 +265,34 @@ pub async fn post_message(
     chat::append_and_publish(state, caller, &row.room.id, input).await
 }
 
+/// `post_message`, also returning the room as it is after the post (members and read marks:
+/// the chat-API tutorial's post carries them).
+pub async fn post_message_with_room(
+    state: &AppState,
+    caller: &AuthUser,
+    room: &RoomId,
+    input: SendMessage<'_>,
+) -> ApiResult<(Sent, RoomResponse)> {
+    let row = membership(state, caller, room).await?;
+    let sent = chat::append_and_publish(state, caller, &row.room.id, input).await?;
+    Ok((sent, single_view(state, caller, row).await?))
+}
+
 /// Moves the caller's read mark to the room's newest message and tells the members.
 pub async fn mark_read(state: &AppState, caller: &AuthUser, room: &RoomId) -> ApiResult<ReadReceipt> {
     let row = membership(state, caller, room).await?;
+    mark_row_read(state, caller, &row).await
+}
+
+/// `mark_read`, also telling how many messages of others were unread before (the chat-API
+/// tutorial's `nModified`).
+pub async fn mark_read_counting(state: &AppState, caller: &AuthUser, room: &RoomId) -> ApiResult<(ReadReceipt, i64)> {
+    let row = membership(state, caller, room).await?;
+    let unread = messages::unread_count(&state.db, &caller.id, &row.room.id).await?;
+    Ok((mark_row_read(state, caller, &row).await?, unread))
+}
+
+async fn mark_row_read(state: &AppState, caller: &AuthUser, row: &MemberRoomRow) -> ApiResult<ReadReceipt> {
     // Never behind the newest message, even if its id was bumped past this node's clock.
     let at = now_ms().max(row.room.last_message_at.unwrap_or(0));
     rooms::mark_read(&state.db, &row.room.id, &caller.id, at).await?;
@@ -275,12 +300,6 @@ pub async fn mark_read(state: &AppState, caller: &AuthUser, room: &RoomId) -> Ap
     let members = rooms::list_member_ids(&state.db, &row.room.id).await?;
     state.realtime.to_users(members.iter().map(String::as_str), &Event::MessagesRead(&receipt)).await;
     Ok(receipt)
-}
-
-/// How many messages of others the caller has not read in a room.
-pub async fn unread_count(state: &AppState, caller: &AuthUser, room: &RoomId) -> ApiResult<i64> {
-    let row = membership(state, caller, room).await?;
-    Ok(messages::unread_count(&state.db, &caller.id, &row.room.id).await?)
 }
 
 /// Adds members to a group room (creator or admin).

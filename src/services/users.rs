@@ -160,9 +160,7 @@ fn require_admin(caller: &AuthUser, message: &'static str) -> ApiResult<()> {
 /// an admin who can undo mistakes).
 #[tracing::instrument(skip_all, fields(user_id = %caller.id))]
 pub async fn set_role(state: &AppState, caller: &AuthUser, target: &UserId, role: Role) -> ApiResult<UserRow> {
-    if !caller.is_admin() {
-        return Err(ApiError::Forbidden("Only an admin can change roles".into()));
-    }
+    require_admin(caller, "Only an admin can change roles")?;
     if caller.id == *target && role != Role::Admin {
         return Err(ApiError::BadRequest(ErrorCode::ValidationFailed, "Admins cannot demote themselves".into()));
     }

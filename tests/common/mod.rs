@@ -125,3 +125,23 @@ pub fn run_node_script(
         }
     }
 }
+
+/// natter in this process on a random port with a fresh `DATA_DIR` (kept alive by the
+/// returned directory), the test settings changed by `configure`; returns its port.
+pub async fn start_natter(configure: impl FnOnce(&mut natter::config::Settings)) -> (tempfile::TempDir, u16) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = natter::config::Settings::for_tests();
+    settings.data_dir = dir.path().to_path_buf();
+    configure(&mut settings);
+    let app = natter::startup::App::build(settings).await.expect("app builds");
+    let port = app.addr().port();
+    tokio::spawn(app.run_until_stopped());
+    (dir, port)
+}
+
+/// Where a browser test keeps its failure screenshots and console logs.
+pub fn artifacts_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}

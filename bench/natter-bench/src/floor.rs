@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use natter::db::messages::{self, Conversation, NewMessage, Page};
+use natter::db::messages::{self, NewMessage, Page};
 use natter::db::users::{self, NewUser};
 use natter::db::{Db, DbOptions, rooms};
 use natter::domain::{Email, FullName, MessageId, UserId, UserType};
@@ -117,7 +117,7 @@ pub async fn run(messages_in_conversation: u32, iterations: u32) -> anyhow::Resu
         figures.push(
             time_async(&format!("page of {limit}, store (sqlx)"), n, || async {
                 let page = Page { before: None, after: None, limit };
-                let rows = messages::list_messages(&db, Conversation::Room(&room), page).await?;
+                let rows = messages::list_messages(&db, &room, page).await?;
                 anyhow::ensure!(rows.len() == limit as usize, "short page");
                 Ok(())
             })
@@ -145,7 +145,7 @@ pub async fn run(messages_in_conversation: u32, iterations: u32) -> anyhow::Resu
             anyhow::ensure!(rows.len() == limit as usize, "short page");
             Ok(())
         })?);
-        let page = messages::list_messages(&db, Conversation::Room(&room), Page { before: None, after: None, limit })
+        let page = messages::list_messages(&db, &room, Page { before: None, after: None, limit })
             .await?
             .into_iter()
             .map(natter::views::MessageResponse::from)

@@ -43,9 +43,9 @@ pub struct ErrorEnvelope<'a> {
 /// An `ApiError` rendered in the tutorial's envelope, with the native status and headers.
 pub struct ChatApiError(pub ApiError);
 
-impl From<ApiError> for ChatApiError {
-    fn from(e: ApiError) -> Self {
-        Self(e)
+impl<E: Into<ApiError>> From<E> for ChatApiError {
+    fn from(e: E) -> Self {
+        Self(e.into())
     }
 }
 

@@ -107,34 +107,14 @@ impl Paging {
     }
 }
 
-/// A query string the tutorial's parser would take but ours rejects is still its envelope.
+/// `Query` and `Path` whose rejections answer in the tutorial's envelope.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ChatApiError))]
 struct ChatApiQuery<T>(T);
 
-impl<T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<AppState> for ChatApiQuery<T> {
-    type Rejection = ChatApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let crate::error::ApiQuery(value) = crate::error::ApiQuery::<T>::from_request_parts(parts, state).await?;
-        Ok(Self(value))
-    }
-}
-
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ChatApiError))]
 struct ChatApiPath<T>(T);
-
-impl<T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<AppState> for ChatApiPath<T> {
-    type Rejection = ChatApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let crate::error::ApiPath(value) = crate::error::ApiPath::<T>::from_request_parts(parts, state).await?;
-        Ok(Self(value))
-    }
-}
 
 #[derive(Serialize, ToSchema)]
 #[schema(as = ChatApiLoginResponse)]
@@ -180,8 +160,7 @@ async fn login(
     let mut checks = Checks::new(&fields);
     let password = checks.string("password");
     checks.finish()?;
-    // Any string is a password attempt here; length rules apply when one is set.
-    let password = Password::parse(password.unwrap_or_default(), 1).map_err(|_| auth_failed())?;
+    let password = Password::for_login(password.unwrap_or_default()).map_err(|_| auth_failed())?;
     let (_, tokens) = auth::login_by_id(&state, UserId::parse(&user_id).as_ref(), password, &client).await?;
     Ok(Json(LoginResponse { success: true, authorization: tokens.access_token }))
 }
@@ -481,15 +460,18 @@ async fn initiate(
     let mut checks = Checks::new(&fields);
     let ids = checks.unique_strings("userIds");
     let room_type = checks.one_of("type", ROOM_TYPES);
-    let user_ids = ids.map(|ids| ids.iter().filter_map(|id| UserId::parse(id)).collect::<Vec<_>>());
-    if let (Some(raw), Some(parsed)) = (checks_len(&fields), user_ids.as_ref())
-        && raw != parsed.len()
-    {
-        checks.errors.add("userIds", "unknown_user", "Every entry of userIds must be a user's _id");
-    }
-    if ids_too_many(&fields) {
-        checks.errors.add("userIds", "too_many", "At most 1000 users at once");
-    }
+    let user_ids = ids.and_then(|ids| {
+        let parsed: Vec<UserId> = ids.iter().filter_map(|id| UserId::parse(id)).collect();
+        if parsed.len() != ids.len() {
+            checks.errors.add("userIds", "unknown_user", "Every entry of userIds must be a user's _id");
+            None
+        } else if parsed.len() > 1000 {
+            checks.errors.add("userIds", "too_many", "At most 1000 users at once");
+            None
+        } else {
+            Some(parsed)
+        }
+    });
     checks.finish()?;
     let (Some(user_ids), Some(room_type)) = (user_ids, room_type) else {
         return Err(ApiError::Internal(anyhow::anyhow!("validated fields missing")).into());
@@ -504,14 +486,6 @@ async fn initiate(
         room_type: room.room_type,
     };
     Ok(Json(InitiateResponse { success: true, chat_room }))
-}
-
-fn checks_len(fields: &Fields) -> Option<usize> {
-    fields.get("userIds").and_then(|v| v.as_array()).map(Vec::len)
-}
-
-fn ids_too_many(fields: &Fields) -> bool {
-    checks_len(fields).is_some_and(|n| n > 1000)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -613,8 +587,8 @@ async fn post_message(
     });
     checks.finish()?;
     let input = SendMessage { text, image: None, idempotency_key: None };
-    let sent = room_service::post_message(&state, &caller, &room, input).await.map_err(not_found_as_no_room)?;
-    let view = room_service::get(&state, &caller, &room).await.map_err(not_found_as_no_room)?;
+    let (sent, view) =
+        room_service::post_message_with_room(&state, &caller, &room, input).await.map_err(not_found_as_no_room)?;
     let mut post = post_doc(&sent.message, &view.members, &view.reads);
     post.chat_room_info = Some(view.members.iter().map(ChatApiUser::from).collect());
     Ok(Json(PostResponse { success: true, post }))
@@ -660,8 +634,7 @@ async fn mark_read(
     ChatApiPath(room): ChatApiPath<String>,
 ) -> ChatApiResult<Json<MarkReadResponse>> {
     let room = room_id(&room)?;
-    let unread = room_service::unread_count(&state, &caller, &room).await.map_err(not_found_as_no_room)?;
-    room_service::mark_read(&state, &caller, &room).await.map_err(not_found_as_no_room)?;
+    let (_, unread) = room_service::mark_read_counting(&state, &caller, &room).await.map_err(not_found_as_no_room)?;
     Ok(Json(MarkReadResponse { success: true, data: UpdateResult { n: unread, n_modified: unread, ok: 1 } }))
 }
 
