@@ -101,8 +101,10 @@ impl Modify for SecuritySchemes {
 #[openapi(
     info(
         title = "natter",
-        description = "Chat and authentication backend. Every error is the `ErrorBody` JSON; \
-                       see the repository's API.md for the full contract, including Socket.IO."
+        description = "Chat and authentication backend. Every error of natter's own routes is the \
+                       `ErrorBody` JSON; the tutorials' routes answer in their envelopes \
+                       (`JwtAuthError` under /api/test, `ChatApiError` for the chat-API tutorial). \
+                       See the repository's API.md for the full contract, including Socket.IO."
     ),
     modifiers(&SecuritySchemes),
     security(("jwtCookie" = []), ("bearerAuth" = []), ("accessTokenHeader" = [])),
