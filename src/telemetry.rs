@@ -67,8 +67,10 @@ pub mod names {
     pub const PRESENCE_BROADCAST_BYTES: &str = "natter_presence_broadcast_bytes_total";
     pub const BUS_ERRORS: &str = "natter_bus_errors_total";
     pub const DB_POOL_CONNECTIONS: &str = "natter_db_pool_connections";
+    pub const DB_WRITE_BATCH: &str = "natter_db_write_batch_size";
 }
 
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0];
 const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// The process-wide Prometheus recorder, installed on first use (one per process, shared by
@@ -78,7 +80,8 @@ pub fn metrics() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let builder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(names::HTTP_DURATION.into()), LATENCY_BUCKETS)
-            .expect("the latency buckets are not empty");
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(names::DB_WRITE_BATCH.into()), BATCH_BUCKETS))
+            .expect("the buckets are not empty");
         let handle = match builder.install_recorder() {
             Ok(handle) => handle,
             // Another recorder is installed already (an embedding program's): render ours
@@ -96,6 +99,7 @@ pub fn metrics() -> &'static PrometheusHandle {
 fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
     use names::*;
+    describe_histogram!(DB_WRITE_BATCH, "SQLite: writes committed together in one transaction (group commit)");
     describe_counter!(HTTP_REQUESTS, "HTTP requests answered, by method, route template and status");
     describe_histogram!(HTTP_DURATION, Unit::Seconds, "Time to answer an HTTP request, by method and route template");
     describe_gauge!(SOCKETS_CONNECTED, "Socket.IO connections open on this node");

@@ -1,14 +1,15 @@
 //! `media`: metadata of stored files (the bytes live in object storage).
 
-use super::{Db, on_db, on_db_write};
+use super::{Db, DbResult, args, impl_row};
 use crate::domain::{MediaId, UserId};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct MediaRow {
     pub storage_key: String,
     pub content_type: String,
     pub bytes: i64,
 }
+impl_row!(MediaRow { storage_key, content_type, bytes });
 
 pub struct NewMedia<'a> {
     pub id: MediaId,
@@ -20,25 +21,22 @@ pub struct NewMedia<'a> {
     pub now: i64,
 }
 
-pub async fn insert_media(db: &Db, new: NewMedia<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert_media(db: &Db, new: NewMedia<'_>) -> DbResult<()> {
     const SQL: &str = "INSERT INTO media (id, owner_id, storage_key, content_type, bytes, sha256, created_at) \
                        VALUES ($1, $2, $3, $4, $5, $6, $7)";
-    on_db_write!(db, |pool| {
-        sqlx::query(SQL)
-            .bind(new.id.to_string())
-            .bind(new.owner_id.to_string())
-            .bind(new.storage_key)
-            .bind(new.content_type)
-            .bind(new.bytes)
-            .bind(new.sha256)
-            .bind(new.now)
-            .execute(pool)
-            .await
-            .map(|_| ())
-    })
+    let args = args![
+        new.id.to_string(),
+        new.owner_id.to_string(),
+        new.storage_key,
+        new.content_type,
+        new.bytes,
+        new.sha256,
+        new.now
+    ];
+    db.execute(SQL, args).await.map(|_| ())
 }
 
-pub async fn find_media_by_key(db: &Db, storage_key: &str) -> Result<Option<MediaRow>, sqlx::Error> {
+pub async fn find_media_by_key(db: &Db, storage_key: &str) -> DbResult<Option<MediaRow>> {
     const SQL: &str = "SELECT storage_key, content_type, bytes FROM media WHERE storage_key = $1";
-    on_db!(db, |pool| sqlx::query_as::<_, MediaRow>(SQL).bind(storage_key).fetch_optional(pool).await)
+    db.fetch_optional(SQL, args![storage_key]).await
 }

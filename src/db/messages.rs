@@ -5,7 +5,7 @@
 //! than the room's previous `last_message_id`, so ids increase per room in commit order.
 //! A reader that has seen id X will find every later commit with `id > X`: no gaps.
 
-use super::{Db, is_unique_violation, on_db, on_db_write};
+use super::{Db, DbError, DbResult, args, impl_row};
 use crate::domain::{MessageId, UserId};
 
 /// The columns of `MessageRow`, for `concat!` into each query (`m` = messages, `r` = rooms).
@@ -16,7 +16,7 @@ macro_rules! message_columns {
     };
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct MessageRow {
     pub id: String,
     pub room_id: String,
@@ -31,6 +31,19 @@ pub struct MessageRow {
     pub direct_key: Option<String>,
     pub room_created_by: Option<String>,
 }
+impl_row!(MessageRow {
+    id,
+    room_id,
+    sender_id,
+    text,
+    image,
+    created_at,
+    updated_at,
+    edited_at,
+    deleted_at,
+    direct_key,
+    room_created_by
+});
 
 pub struct NewMessage<'a> {
     pub room_id: &'a str,
@@ -46,16 +59,60 @@ pub enum InsertMessage {
     Replayed(MessageRow),
 }
 
-/// Appends a message to a room in one transaction: moves the room's last message to a new
-/// id above the previous one (which takes the room's row lock on PostgreSQL, the write lock
-/// on SQLite, until commit), inserts the message and moves the sender's read mark.
-pub async fn append_message(db: &Db, new: NewMessage<'_>) -> Result<InsertMessage, sqlx::Error> {
-    // The lock and the bump in one statement: it only succeeds when the new id sorts after
-    // the room's last one, which is re-checked under the lock, so ids increase in commit order.
-    const BUMP_ROOM: &str = "UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3, \
-         version = version + 1 \
-         WHERE id = $1 AND (last_message_id IS NULL OR last_message_id < $2) RETURNING direct_key, created_by";
-    const LAST_ID: &str = "SELECT last_message_id FROM rooms WHERE id = $1";
+/// What an append writes (owned: on SQLite it travels to the writer thread).
+struct Append {
+    room_id: String,
+    sender: String,
+    text: Option<String>,
+    image: Option<String>,
+    idempotency_key: Option<String>,
+}
+
+impl Append {
+    fn row(&self, id: MessageId, (direct_key, room_created_by): (Option<String>, Option<String>)) -> MessageRow {
+        let created_at = id.created_ms();
+        MessageRow {
+            id: id.to_string(),
+            room_id: self.room_id.clone(),
+            sender_id: self.sender.clone(),
+            text: self.text.clone(),
+            image: self.image.clone(),
+            created_at,
+            updated_at: created_at,
+            edited_at: None,
+            deleted_at: None,
+            direct_key,
+            room_created_by,
+        }
+    }
+}
+
+/// Moves the room's last message to `$2` (the new id, at time `$3`): the statement takes the
+/// room's row lock (PostgreSQL) or runs under the write lock (SQLite) and only succeeds when
+/// the new id sorts after the room's last one, re-checked under the lock, so ids increase
+/// in commit order.
+const BUMP_ROOM: &str = "UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3, \
+     version = version + 1 \
+     WHERE id = $1 AND (last_message_id IS NULL OR last_message_id < $2) RETURNING direct_key, created_by";
+const LAST_ID: &str = "SELECT last_message_id FROM rooms WHERE id = $1";
+
+/// Appends a message to a room, moves the room's last message to it and the sender's read
+/// mark, all in one commit; `Replayed` when the sender's idempotency key was used before.
+///
+/// PostgreSQL: one statement (data-modifying CTEs), so one round trip, no `BEGIN`/`COMMIT`.
+/// SQLite: three statements on the writer thread, committed with the other writes of its batch.
+pub async fn append_message(db: &Db, new: NewMessage<'_>) -> DbResult<InsertMessage> {
+    // $1 room, $2 id, $3 time, $4 sender, $5 text, $6 image, $7 idempotency key.
+    const APPEND_PG: &str = "WITH bumped AS (\
+           UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3, version = version + 1 \
+           WHERE id = $1 AND (last_message_id IS NULL OR last_message_id < $2) RETURNING direct_key, created_by), \
+         inserted AS (\
+           INSERT INTO messages (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at) \
+           SELECT $2, $1, $4, $5, $6, $7, $3, $3 FROM bumped), \
+         sender_read AS (\
+           UPDATE room_members SET last_read_at = $3 WHERE room_id = $1 AND user_id = $4 \
+             AND EXISTS (SELECT 1 FROM bumped)) \
+         SELECT direct_key, created_by FROM bumped";
     const INSERT: &str = "INSERT INTO messages (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
     const SENDER_READ: &str = "UPDATE room_members SET last_read_at = $3 WHERE room_id = $1 AND user_id = $2";
@@ -65,61 +122,67 @@ pub async fn append_message(db: &Db, new: NewMessage<'_>) -> Result<InsertMessag
     {
         return Ok(InsertMessage::Replayed(existing));
     }
-    let sender = new.sender.to_string();
-    // An async block, so that `?` inside ends the transaction, not this function.
-    let result: Result<MessageRow, sqlx::Error> = on_db_write!(db, |pool| async {
-        let mut tx = pool.begin().await?;
-        let mut id = MessageId::next_after(None);
-        let room: (Option<String>, Option<String>) = loop {
-            let bumped = sqlx::query_as(BUMP_ROOM)
-                .bind(new.room_id)
-                .bind(id.to_string())
-                .bind(id.created_ms())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(room) = bumped {
-                break room;
+    let append = Append {
+        room_id: new.room_id.to_string(),
+        sender: new.sender.to_string(),
+        text: new.text.map(str::to_string),
+        image: new.image.map(str::to_string),
+        idempotency_key: new.idempotency_key.map(str::to_string),
+    };
+    let result = match db {
+        Db::Postgres(_) => {
+            let mut last = None;
+            loop {
+                let id = MessageId::next_after(last);
+                let a = &append;
+                let args = args![
+                    &a.room_id,
+                    id.to_string(),
+                    id.created_ms(),
+                    &a.sender,
+                    &a.text,
+                    &a.image,
+                    &a.idempotency_key
+                ];
+                match db.write_fetch_optional(APPEND_PG, args).await {
+                    Ok(Some(room)) => break Ok(append.row(id, room)),
+                    // This node's clock is behind the room's last message (or the room is gone).
+                    Ok(None) => match db.fetch_optional::<Option<String>>(LAST_ID, args![&append.room_id]).await? {
+                        Some(id) => last = id.as_deref().and_then(MessageId::parse),
+                        None => break Err(DbError::RowNotFound),
+                    },
+                    Err(e) => break Err(e),
+                }
             }
-            // This node's clock is behind the room's last message (or the room is gone).
-            let last: Option<String> = sqlx::query_scalar(LAST_ID)
-                .bind(new.room_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(sqlx::Error::RowNotFound)?;
-            id = MessageId::next_after(last.as_deref().and_then(MessageId::parse));
-        };
-        let created_at = id.created_ms();
-        sqlx::query(INSERT)
-            .bind(id.to_string())
-            .bind(new.room_id)
-            .bind(&sender)
-            .bind(new.text)
-            .bind(new.image)
-            .bind(new.idempotency_key)
-            .bind(created_at)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(SENDER_READ).bind(new.room_id).bind(&sender).bind(created_at).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(MessageRow {
-            id: id.to_string(),
-            room_id: new.room_id.to_string(),
-            sender_id: sender.clone(),
-            text: new.text.map(str::to_string),
-            image: new.image.map(str::to_string),
-            created_at,
-            updated_at: created_at,
-            edited_at: None,
-            deleted_at: None,
-            direct_key: room.0,
-            room_created_by: room.1,
-        })
-    }
-    .await);
+        }
+        Db::Sqlite(_) => {
+            db.transaction(append, |tx, a| {
+                Box::pin(async move {
+                    let mut id = MessageId::next_after(None);
+                    let room = loop {
+                        let bumped =
+                            tx.fetch_optional(BUMP_ROOM, args![&a.room_id, id.to_string(), id.created_ms()]).await?;
+                        if let Some(room) = bumped {
+                            break room;
+                        }
+                        let last: Option<String> = tx.fetch_one(LAST_ID, args![&a.room_id]).await?;
+                        id = MessageId::next_after(last.as_deref().and_then(MessageId::parse));
+                    };
+                    let created_at = id.created_ms();
+                    let insert =
+                        args![id.to_string(), &a.room_id, &a.sender, &a.text, &a.image, &a.idempotency_key, created_at];
+                    tx.execute(INSERT, insert).await?;
+                    tx.execute(SENDER_READ, args![&a.room_id, &a.sender, created_at]).await?;
+                    Ok(a.row(id, room))
+                })
+            })
+            .await
+        }
+    };
     match result {
         Ok(row) => Ok(InsertMessage::Inserted(row)),
         // Two sends with one idempotency key raced: the other one won; return its message.
-        Err(e) if is_unique_violation(&e) && new.idempotency_key.is_some() => {
+        Err(e) if e.is_unique_violation() && new.idempotency_key.is_some() => {
             let key = new.idempotency_key.unwrap_or_default();
             match find_by_idempotency_key(db, new.sender, key).await? {
                 Some(existing) => Ok(InsertMessage::Replayed(existing)),
@@ -130,26 +193,21 @@ pub async fn append_message(db: &Db, new: NewMessage<'_>) -> Result<InsertMessag
     }
 }
 
-async fn find_by_idempotency_key(db: &Db, sender: &UserId, key: &str) -> Result<Option<MessageRow>, sqlx::Error> {
+async fn find_by_idempotency_key(db: &Db, sender: &UserId, key: &str) -> DbResult<Option<MessageRow>> {
     const SQL: &str = concat!(
         "SELECT ",
         message_columns!(),
         " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.sender_id = $1 AND m.idempotency_key = $2"
     );
-    on_db!(db, |pool| {
-        sqlx::query_as::<_, MessageRow>(SQL).bind(sender.to_string()).bind(key).fetch_optional(pool).await
-    })
-}
-
-async fn find_message_by_raw_id(db: &Db, id: &str) -> Result<Option<MessageRow>, sqlx::Error> {
-    const SQL: &str =
-        concat!("SELECT ", message_columns!(), " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.id = $1");
-    on_db!(db, |pool| sqlx::query_as::<_, MessageRow>(SQL).bind(id).fetch_optional(pool).await)
+    db.fetch_optional(SQL, args![sender.to_string(), key]).await
 }
 
 /// A message that has not been deleted.
-pub async fn find_message(db: &Db, id: &MessageId) -> Result<Option<MessageRow>, sqlx::Error> {
-    Ok(find_message_by_raw_id(db, &id.to_string()).await?.filter(|m| m.deleted_at.is_none()))
+pub async fn find_message(db: &Db, id: &MessageId) -> DbResult<Option<MessageRow>> {
+    const SQL: &str =
+        concat!("SELECT ", message_columns!(), " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.id = $1");
+    let row: Option<MessageRow> = db.fetch_optional(SQL, args![id.to_string()]).await?;
+    Ok(row.filter(|m| m.deleted_at.is_none()))
 }
 
 /// Which slice of a conversation to read. Results are always oldest first.
@@ -162,7 +220,7 @@ pub struct Page<'a> {
 
 /// A page of a room's live messages: the oldest `limit` after `after` when it is given, else
 /// the newest `limit` (before `before` when given); returned oldest first.
-pub async fn list_messages(db: &Db, room_id: &str, page: Page<'_>) -> Result<Vec<MessageRow>, sqlx::Error> {
+pub async fn list_messages(db: &Db, room_id: &str, page: Page<'_>) -> DbResult<Vec<MessageRow>> {
     const FORWARD: &str = concat!(
         "SELECT ",
         message_columns!(),
@@ -178,20 +236,9 @@ pub async fn list_messages(db: &Db, room_id: &str, page: Page<'_>) -> Result<Vec
     let before = page.before.map(|id| id.to_string());
     let limit = i64::from(page.limit);
     if let Some(after) = page.after {
-        let after = after.to_string();
-        on_db!(db, |pool| {
-            sqlx::query_as::<_, MessageRow>(FORWARD)
-                .bind(room_id)
-                .bind(&after)
-                .bind(&before)
-                .bind(limit)
-                .fetch_all(pool)
-                .await
-        })
+        db.fetch_all(FORWARD, args![room_id, after.to_string(), before, limit]).await
     } else {
-        let mut rows: Vec<MessageRow> = on_db!(db, |pool| {
-            sqlx::query_as::<_, MessageRow>(BACKWARD).bind(room_id).bind(&before).bind(limit).fetch_all(pool).await
-        })?;
+        let mut rows: Vec<MessageRow> = db.fetch_all(BACKWARD, args![room_id, before, limit]).await?;
         rows.reverse();
         Ok(rows)
     }
@@ -199,12 +246,7 @@ pub async fn list_messages(db: &Db, room_id: &str, page: Page<'_>) -> Result<Vec
 
 /// A page of a room's live messages by offset from the newest (the chat-API tutorial's
 /// 0-based `page` and `limit`), returned oldest first.
-pub async fn list_messages_by_offset(
-    db: &Db,
-    room_id: &str,
-    offset: u64,
-    limit: u32,
-) -> Result<Vec<MessageRow>, sqlx::Error> {
+pub async fn list_messages_by_offset(db: &Db, room_id: &str, offset: u64, limit: u32) -> DbResult<Vec<MessageRow>> {
     const SQL: &str = concat!(
         "SELECT ",
         message_columns!(),
@@ -212,53 +254,44 @@ pub async fn list_messages_by_offset(
           ORDER BY m.id DESC LIMIT $2 OFFSET $3"
     );
     let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-    let mut rows: Vec<MessageRow> = on_db!(db, |pool| {
-        sqlx::query_as::<_, MessageRow>(SQL).bind(room_id).bind(i64::from(limit)).bind(offset).fetch_all(pool).await
-    })?;
+    let mut rows: Vec<MessageRow> = db.fetch_all(SQL, args![room_id, i64::from(limit), offset]).await?;
     rows.reverse();
     Ok(rows)
-}
-
-pub async fn update_message_text(
-    db: &Db,
-    id: &MessageId,
-    text: &str,
-    now: i64,
-) -> Result<Option<MessageRow>, sqlx::Error> {
-    const SQL: &str =
-        "UPDATE messages SET text = $2, edited_at = $3, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL";
-    let updated = on_db_write!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let n = sqlx::query(SQL).bind(id.to_string()).bind(text).bind(now).execute(&mut *tx).await?.rows_affected();
-        if n > 0 {
-            sqlx::query(BUMP_VERSION_OF_MESSAGE).bind(id.to_string()).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(n)
-    })?;
-    if updated == 0 {
-        return Ok(None);
-    }
-    find_message(db, id).await
 }
 
 /// The room of a changed message gets a new version (in the change's transaction).
 const BUMP_VERSION_OF_MESSAGE: &str =
     "UPDATE rooms SET version = version + 1 WHERE id = (SELECT room_id FROM messages WHERE id = $1)";
 
+/// Runs `change` on one message (`$1` its id, `$2` its time) and, when it changed a row, bumps
+/// its room's version, in one transaction. True when the message changed.
+async fn change_message(db: &Db, change: &'static str, args: Vec<super::sql::Arg>) -> DbResult<bool> {
+    db.transaction(args, move |tx, args| {
+        Box::pin(async move {
+            let changed = tx.execute(change, args.clone()).await? > 0;
+            if changed {
+                tx.execute(BUMP_VERSION_OF_MESSAGE, args[..1].to_vec()).await?;
+            }
+            Ok(changed)
+        })
+    })
+    .await
+}
+
+pub async fn update_message_text(db: &Db, id: &MessageId, text: &str, now: i64) -> DbResult<Option<MessageRow>> {
+    const SQL: &str =
+        "UPDATE messages SET text = $3, edited_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL";
+    if !change_message(db, SQL, args![id.to_string(), now, text]).await? {
+        return Ok(None);
+    }
+    find_message(db, id).await
+}
+
 /// Soft-deletes a message: its content is erased, the row stays so ids and cursors hold.
-pub async fn delete_message(db: &Db, id: &MessageId, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn delete_message(db: &Db, id: &MessageId, now: i64) -> DbResult<bool> {
     const SQL: &str = "UPDATE messages SET text = NULL, image = NULL, deleted_at = $2, updated_at = $2 \
                        WHERE id = $1 AND deleted_at IS NULL";
-    on_db_write!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let deleted = sqlx::query(SQL).bind(id.to_string()).bind(now).execute(&mut *tx).await?.rows_affected() == 1;
-        if deleted {
-            sqlx::query(BUMP_VERSION_OF_MESSAGE).bind(id.to_string()).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(deleted)
-    })
+    change_message(db, SQL, args![id.to_string(), now]).await
 }
 
 /// `$from, $from+1, …` for `n` values: placeholders of an `IN (…)` list.
@@ -267,7 +300,7 @@ pub(crate) fn placeholders(from: usize, n: usize) -> String {
 }
 
 /// Messages by id, for the `lastMessage` of a page of rooms (one query per page).
-pub async fn find_messages_by_ids(db: &Db, ids: &[String]) -> Result<Vec<MessageRow>, sqlx::Error> {
+pub async fn find_messages_by_ids(db: &Db, ids: &[String]) -> DbResult<Vec<MessageRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -275,18 +308,12 @@ pub async fn find_messages_by_ids(db: &Db, ids: &[String]) -> Result<Vec<Message
         concat!("SELECT ", message_columns!(), " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.id IN ({})"),
         placeholders(1, ids.len())
     );
-    on_db!(db, |pool| {
-        let mut q = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql.clone()));
-        for id in ids {
-            q = q.bind(id);
-        }
-        q.fetch_all(pool).await
-    })
+    db.fetch_all(&sql, ids.iter().map(super::sql::Arg::from).collect()).await
 }
 
 /// For each of `room_ids`, how many live messages from others arrived after `user`'s read
 /// watermark. Rooms with none are absent. One query per page of rooms.
-pub async fn unread_counts(db: &Db, user: &UserId, room_ids: &[String]) -> Result<Vec<(String, i64)>, sqlx::Error> {
+pub async fn unread_counts(db: &Db, user: &UserId, room_ids: &[String]) -> DbResult<Vec<(String, i64)>> {
     if room_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -297,18 +324,13 @@ pub async fn unread_counts(db: &Db, user: &UserId, room_ids: &[String]) -> Resul
          GROUP BY m.room_id",
         placeholders(2, room_ids.len())
     );
-    let user = user.to_string();
-    on_db!(db, |pool| {
-        let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql.clone())).bind(&user);
-        for id in room_ids {
-            q = q.bind(id);
-        }
-        q.fetch_all(pool).await
-    })
+    let mut args = args![user.to_string()];
+    args.extend(room_ids.iter().map(super::sql::Arg::from));
+    db.fetch_all(&sql, args).await
 }
 
 /// The caller's unread count in one room.
-pub async fn unread_count(db: &Db, user: &UserId, room_id: &str) -> Result<i64, sqlx::Error> {
+pub async fn unread_count(db: &Db, user: &UserId, room_id: &str) -> DbResult<i64> {
     let counts = unread_counts(db, user, &[room_id.to_string()]).await?;
     Ok(counts.first().map_or(0, |(_, n)| *n))
 }

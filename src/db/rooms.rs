@@ -2,7 +2,8 @@
 //! (found again by `member_key` when initiated without a name), membership, read marks.
 
 use super::messages::placeholders;
-use super::{Db, on_db, on_db_write};
+use super::sql::{Arg, Cursor, Row};
+use super::{Db, DbResult, args, impl_row};
 use crate::domain::{RoomId, UserId};
 
 /// The key of the direct room of an unordered pair of users.
@@ -26,7 +27,7 @@ macro_rules! room_columns {
     };
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RoomRow {
     pub id: String,
     pub kind: String,
@@ -41,85 +42,82 @@ pub struct RoomRow {
     pub created_at: i64,
     pub updated_at: i64,
 }
+impl_row!(RoomRow {
+    id,
+    kind,
+    room_type,
+    name,
+    direct_key,
+    created_by,
+    last_message_id,
+    last_message_at,
+    version,
+    created_at,
+    updated_at
+});
 
 /// A room as one member sees it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct MemberRoomRow {
-    #[sqlx(flatten)]
     pub room: RoomRow,
     pub muted: bool,
     pub last_read_at: i64,
 }
 
+impl Row for MemberRoomRow {
+    fn read(c: &mut impl Cursor) -> DbResult<Self> {
+        Ok(Self { room: RoomRow::read(c)?, muted: c.next()?, last_read_at: c.next()? })
+    }
+}
+
 /// A member of a room with their read mark (user columns for the `members` list).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct MemberRow {
     pub room_id: String,
     pub last_read_at: i64,
-    #[sqlx(flatten)]
     pub user: super::users::UserRow,
 }
 
+impl Row for MemberRow {
+    fn read(c: &mut impl Cursor) -> DbResult<Self> {
+        Ok(Self { room_id: c.next()?, last_read_at: c.next()?, user: super::users::UserRow::read(c)? })
+    }
+}
+
 /// The direct room of a pair by its key, with its messages' version (one indexed lookup).
-pub async fn find_direct_room_version(db: &Db, direct_key: &str) -> Result<Option<(String, i64)>, sqlx::Error> {
+pub async fn find_direct_room_version(db: &Db, direct_key: &str) -> DbResult<Option<(String, i64)>> {
     const SQL: &str = "SELECT id, version FROM rooms WHERE direct_key = $1";
-    on_db!(db, |pool| sqlx::query_as::<_, (String, i64)>(SQL).bind(direct_key).fetch_optional(pool).await)
+    db.fetch_optional(SQL, args![direct_key]).await
 }
 
 /// Finds or creates the direct room of a pair (with both as members). Returns the room id
 /// and whether it was created. Concurrent calls create one room: `direct_key` is unique.
-pub async fn ensure_direct_room(
-    db: &Db,
-    creator: &UserId,
-    other: &UserId,
-    now: i64,
-) -> Result<(String, bool), sqlx::Error> {
+pub async fn ensure_direct_room(db: &Db, creator: &UserId, other: &UserId, now: i64) -> DbResult<(String, bool)> {
     const CREATE: &str = "INSERT INTO rooms (id, kind, type, direct_key, created_by, created_at, updated_at) \
          VALUES ($1, 'direct', 'consumer-to-consumer', $2, $3, $4, $4) ON CONFLICT (direct_key) DO NOTHING";
     const FIND: &str = "SELECT id FROM rooms WHERE direct_key = $1";
     const ADD_MEMBERS: &str = "INSERT INTO room_members (room_id, user_id, joined_at) VALUES ($1, $2, $4), ($1, $3, $4) \
          ON CONFLICT (room_id, user_id) DO NOTHING";
-    let key = direct_key(creator, other);
-    on_db_write!(db, |pool| {
-        // The first statement writes, so SQLite takes the write lock at once.
-        let mut tx = pool.begin().await?;
-        let created = sqlx::query(CREATE)
-            .bind(RoomId::new().to_string())
-            .bind(&key)
-            .bind(creator.to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        let id: String = sqlx::query_scalar(FIND).bind(&key).fetch_one(&mut *tx).await?;
-        if created {
-            sqlx::query(ADD_MEMBERS)
-                .bind(&id)
-                .bind(creator.to_string())
-                .bind(other.to_string())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok((id, created))
+    let data = (RoomId::new().to_string(), direct_key(creator, other), creator.to_string(), other.to_string());
+    db.transaction(data, move |tx, (id, key, creator, other)| {
+        Box::pin(async move {
+            let created = tx.execute(CREATE, args![id, key, creator, now]).await? == 1;
+            let id: String = tx.fetch_one(FIND, args![key]).await?;
+            if created {
+                tx.execute(ADD_MEMBERS, args![&id, creator, other, now]).await?;
+            }
+            Ok((id, created))
+        })
     })
+    .await
 }
 
 /// For a DM from `sender` to `receiver`: `None` if the receiver does not exist or was
 /// deleted, else the pair's direct room if it exists yet. One query on the send path.
-pub async fn find_direct_target(
-    db: &Db,
-    sender: &UserId,
-    receiver: &UserId,
-) -> Result<Option<Option<String>>, sqlx::Error> {
+pub async fn find_direct_target(db: &Db, sender: &UserId, receiver: &UserId) -> DbResult<Option<Option<String>>> {
     const SQL: &str = "SELECT r.id FROM users u LEFT JOIN rooms r ON r.direct_key = $2 \
                        WHERE u.id = $1 AND u.deleted_at IS NULL";
-    let key = direct_key(sender, receiver);
-    on_db!(db, |pool| {
-        sqlx::query_scalar::<_, Option<String>>(SQL).bind(receiver.to_string()).bind(&key).fetch_optional(pool).await
-    })
+    db.fetch_optional(SQL, args![receiver.to_string(), direct_key(sender, receiver)]).await
 }
 
 pub struct NewGroupRoom<'a> {
@@ -133,64 +131,56 @@ pub struct NewGroupRoom<'a> {
 }
 
 /// Creates a group room, or returns the existing one with the same `member_key`.
-pub async fn ensure_group_room(db: &Db, new: NewGroupRoom<'_>, now: i64) -> Result<(String, bool), sqlx::Error> {
+pub async fn ensure_group_room(db: &Db, new: NewGroupRoom<'_>, now: i64) -> DbResult<(String, bool)> {
     const CREATE: &str = "INSERT INTO rooms (id, kind, type, name, member_key, created_by, created_at, updated_at) \
          VALUES ($1, 'group', $2, $3, $4, $5, $6, $6) ON CONFLICT (member_key) DO NOTHING";
     const FIND: &str = "SELECT id FROM rooms WHERE member_key = $1";
     const ADD_MEMBER: &str = "INSERT INTO room_members (room_id, user_id, joined_at) VALUES ($1, $2, $3) \
          ON CONFLICT (room_id, user_id) DO NOTHING";
-    let id = RoomId::new().to_string();
-    on_db_write!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let created = sqlx::query(CREATE)
-            .bind(&id)
-            .bind(new.room_type)
-            .bind(new.name)
-            .bind(new.member_key)
-            .bind(new.creator.to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        if !created {
-            let existing: String = sqlx::query_scalar(FIND).bind(new.member_key).fetch_one(&mut *tx).await?;
-            tx.commit().await?;
-            return Ok((existing, false));
-        }
-        for member in new.members {
-            sqlx::query(ADD_MEMBER).bind(&id).bind(member.to_string()).bind(now).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok((id.clone(), true))
+    let data = (
+        RoomId::new().to_string(),
+        args![new.room_type, new.name, new.member_key, new.creator.to_string(), now],
+        new.members.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        new.member_key.map(str::to_string),
+    );
+    db.transaction(data, move |tx, (id, create, members, member_key)| {
+        Box::pin(async move {
+            let mut create_args = args![id];
+            create_args.extend(create.iter().cloned());
+            if tx.execute(CREATE, create_args).await? != 1 {
+                let existing: String = tx.fetch_one(FIND, args![member_key]).await?;
+                return Ok((existing, false));
+            }
+            for member in members {
+                tx.execute(ADD_MEMBER, args![id, member, now]).await?;
+            }
+            Ok((id.clone(), true))
+        })
     })
+    .await
 }
 
 /// A room with the caller's membership, if the caller is a member.
-pub async fn find_room_for_member(db: &Db, room_id: &str, user: &UserId) -> Result<Option<MemberRoomRow>, sqlx::Error> {
+pub async fn find_room_for_member(db: &Db, room_id: &str, user: &UserId) -> DbResult<Option<MemberRoomRow>> {
     const SQL: &str = concat!(
         "SELECT ",
         room_columns!(),
         ", rm.muted, rm.last_read_at FROM rooms r JOIN room_members rm ON rm.room_id = r.id \
          WHERE r.id = $1 AND rm.user_id = $2"
     );
-    on_db!(db, |pool| {
-        sqlx::query_as::<_, MemberRoomRow>(SQL).bind(room_id).bind(user.to_string()).fetch_optional(pool).await
-    })
+    db.fetch_optional(SQL, args![room_id, user.to_string()]).await
 }
 
 /// A room whoever asks (for staff actions on rooms they are not in).
-pub async fn find_room(db: &Db, room_id: &str) -> Result<Option<RoomRow>, sqlx::Error> {
+pub async fn find_room(db: &Db, room_id: &str) -> DbResult<Option<RoomRow>> {
     const SQL: &str = concat!("SELECT ", room_columns!(), " FROM rooms r WHERE r.id = $1");
-    on_db!(db, |pool| sqlx::query_as::<_, RoomRow>(SQL).bind(room_id).fetch_optional(pool).await)
+    db.fetch_optional(SQL, args![room_id]).await
 }
 
 /// Whether `user` is a member of `room_id`.
-pub async fn is_member(db: &Db, room_id: &str, user: &UserId) -> Result<bool, sqlx::Error> {
+pub async fn is_member(db: &Db, room_id: &str, user: &UserId) -> DbResult<bool> {
     const SQL: &str = "SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2";
-    let found: Option<i32> = on_db!(db, |pool| {
-        sqlx::query_scalar::<_, i32>(SQL).bind(room_id).bind(user.to_string()).fetch_optional(pool).await
-    })?;
+    let found: Option<i32> = db.fetch_optional(SQL, args![room_id, user.to_string()]).await?;
     Ok(found.is_some())
 }
 
@@ -207,7 +197,7 @@ pub async fn list_rooms_for_user(
     user: &UserId,
     after: Option<&RoomCursor>,
     limit: u32,
-) -> Result<Vec<MemberRoomRow>, sqlx::Error> {
+) -> DbResult<Vec<MemberRoomRow>> {
     const SQL: &str = concat!(
         "SELECT ",
         room_columns!(),
@@ -220,15 +210,7 @@ pub async fn list_rooms_for_user(
         Some(c) => (Some(c.activity), Some(c.room_id.clone())),
         None => (None, None),
     };
-    on_db!(db, |pool| {
-        sqlx::query_as::<_, MemberRoomRow>(SQL)
-            .bind(user.to_string())
-            .bind(activity)
-            .bind(&room)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await
-    })
+    db.fetch_all(SQL, args![user.to_string(), activity, room, i64::from(limit)]).await
 }
 
 /// A page of the user's rooms that have messages, most recent message first, by offset
@@ -238,7 +220,7 @@ pub async fn list_active_rooms_for_user(
     user: &UserId,
     offset: u64,
     limit: u32,
-) -> Result<Vec<MemberRoomRow>, sqlx::Error> {
+) -> DbResult<Vec<MemberRoomRow>> {
     const SQL: &str = concat!(
         "SELECT ",
         room_columns!(),
@@ -247,18 +229,11 @@ pub async fn list_active_rooms_for_user(
          ORDER BY r.last_message_at DESC, r.id DESC LIMIT $2 OFFSET $3"
     );
     let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-    on_db!(db, |pool| {
-        sqlx::query_as::<_, MemberRoomRow>(SQL)
-            .bind(user.to_string())
-            .bind(i64::from(limit))
-            .bind(offset)
-            .fetch_all(pool)
-            .await
-    })
+    db.fetch_all(SQL, args![user.to_string(), i64::from(limit), offset]).await
 }
 
 /// The members of a set of rooms, with their read marks (one query per page of rooms).
-pub async fn list_members(db: &Db, room_ids: &[String]) -> Result<Vec<MemberRow>, sqlx::Error> {
+pub async fn list_members(db: &Db, room_ids: &[String]) -> DbResult<Vec<MemberRow>> {
     if room_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -268,93 +243,78 @@ pub async fn list_members(db: &Db, room_ids: &[String]) -> Result<Vec<MemberRow>
          FROM room_members rm JOIN users u ON u.id = rm.user_id WHERE rm.room_id IN ({}) ORDER BY rm.joined_at, u.id",
         placeholders(1, room_ids.len())
     );
-    on_db!(db, |pool| {
-        let mut q = sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(sql.clone()));
-        for id in room_ids {
-            q = q.bind(id);
-        }
-        q.fetch_all(pool).await
-    })
+    db.fetch_all(&sql, room_ids.iter().map(Arg::from).collect()).await
 }
 
 /// The ids of a room's members, for fan-out.
-pub async fn list_member_ids(db: &Db, room_id: &str) -> Result<Vec<String>, sqlx::Error> {
+pub async fn list_member_ids(db: &Db, room_id: &str) -> DbResult<Vec<String>> {
     const SQL: &str = "SELECT user_id FROM room_members WHERE room_id = $1";
-    on_db!(db, |pool| sqlx::query_scalar::<_, String>(SQL).bind(room_id).fetch_all(pool).await)
+    db.fetch_all(SQL, args![room_id]).await
 }
 
 /// Moves the member's read mark forward to `at` (never backwards). Returns false when the
 /// user is not a member.
-pub async fn mark_read(db: &Db, room_id: &str, user: &UserId, at: i64) -> Result<bool, sqlx::Error> {
+pub async fn mark_read(db: &Db, room_id: &str, user: &UserId, at: i64) -> DbResult<bool> {
     const SQL: &str = "UPDATE room_members SET last_read_at = CASE WHEN last_read_at < $3 THEN $3 ELSE last_read_at END \
                        WHERE room_id = $1 AND user_id = $2";
-    on_db_write!(db, |pool| {
-        sqlx::query(SQL)
-            .bind(room_id)
-            .bind(user.to_string())
-            .bind(at)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected() == 1)
-    })
+    Ok(db.execute(SQL, args![room_id, user.to_string(), at]).await? == 1)
 }
 
-pub async fn set_muted(db: &Db, room_id: &str, user: &UserId, muted: bool) -> Result<(), sqlx::Error> {
+pub async fn set_muted(db: &Db, room_id: &str, user: &UserId, muted: bool) -> DbResult<()> {
     const SQL: &str = "UPDATE room_members SET muted = $3 WHERE room_id = $1 AND user_id = $2";
-    on_db_write!(db, |pool| sqlx::query(SQL)
-        .bind(room_id)
-        .bind(user.to_string())
-        .bind(muted)
-        .execute(pool)
-        .await
-        .map(|_| ()))
+    db.execute(SQL, args![room_id, user.to_string(), muted]).await.map(|_| ())
 }
 
-pub async fn rename_room(db: &Db, room_id: &str, name: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn rename_room(db: &Db, room_id: &str, name: &str, now: i64) -> DbResult<()> {
     const SQL: &str = "UPDATE rooms SET name = $2, updated_at = $3 WHERE id = $1";
-    on_db_write!(db, |pool| sqlx::query(SQL).bind(room_id).bind(name).bind(now).execute(pool).await.map(|_| ()))
+    db.execute(SQL, args![room_id, name, now]).await.map(|_| ())
 }
 
-/// Adds members to a group room. Its membership changed, so it is no longer found by the
-/// member set it was initiated with.
-pub async fn add_members(db: &Db, room_id: &str, users: &[UserId], now: i64) -> Result<(), sqlx::Error> {
-    const UNKEY: &str = "UPDATE rooms SET member_key = NULL, updated_at = $2 WHERE id = $1";
+/// Its membership changed, so a group room is no longer found by the member set it was
+/// initiated with.
+const UNKEY: &str = "UPDATE rooms SET member_key = NULL, updated_at = $2 WHERE id = $1";
+
+/// Adds members to a group room.
+pub async fn add_members(db: &Db, room_id: &str, users: &[UserId], now: i64) -> DbResult<()> {
     const ADD: &str = "INSERT INTO room_members (room_id, user_id, joined_at) VALUES ($1, $2, $3) \
                        ON CONFLICT (room_id, user_id) DO NOTHING";
-    on_db_write!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        sqlx::query(UNKEY).bind(room_id).bind(now).execute(&mut *tx).await?;
-        for user in users {
-            sqlx::query(ADD).bind(room_id).bind(user.to_string()).bind(now).execute(&mut *tx).await?;
-        }
-        tx.commit().await
+    let users: Vec<String> = users.iter().map(ToString::to_string).collect();
+    db.transaction((room_id.to_string(), users), move |tx, (room_id, users)| {
+        Box::pin(async move {
+            tx.execute(UNKEY, args![room_id, now]).await?;
+            for user in users {
+                tx.execute(ADD, args![room_id, user, now]).await?;
+            }
+            Ok(())
+        })
     })
+    .await
 }
 
 /// Removes a member; false when they were not one.
-pub async fn remove_member(db: &Db, room_id: &str, user: &UserId, now: i64) -> Result<bool, sqlx::Error> {
-    const UNKEY: &str = "UPDATE rooms SET member_key = NULL, updated_at = $2 WHERE id = $1";
+pub async fn remove_member(db: &Db, room_id: &str, user: &UserId, now: i64) -> DbResult<bool> {
     const REMOVE: &str = "DELETE FROM room_members WHERE room_id = $1 AND user_id = $2";
-    on_db_write!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        sqlx::query(UNKEY).bind(room_id).bind(now).execute(&mut *tx).await?;
-        let removed = sqlx::query(REMOVE).bind(room_id).bind(user.to_string()).execute(&mut *tx).await?.rows_affected();
-        tx.commit().await?;
-        Ok(removed == 1)
+    db.transaction((room_id.to_string(), user.to_string()), move |tx, (room_id, user)| {
+        Box::pin(async move {
+            tx.execute(UNKEY, args![room_id, now]).await?;
+            Ok(tx.execute(REMOVE, args![room_id, user]).await? == 1)
+        })
     })
+    .await
 }
 
 /// Deletes a room with its messages and memberships; returns how many messages went.
-pub async fn delete_room(db: &Db, room_id: &str) -> Result<i64, sqlx::Error> {
+pub async fn delete_room(db: &Db, room_id: &str) -> DbResult<i64> {
     const MESSAGES: &str = "DELETE FROM messages WHERE room_id = $1";
     const MEMBERS: &str = "DELETE FROM room_members WHERE room_id = $1";
     const ROOM: &str = "DELETE FROM rooms WHERE id = $1";
-    on_db_write!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let messages = sqlx::query(MESSAGES).bind(room_id).execute(&mut *tx).await?.rows_affected();
-        sqlx::query(MEMBERS).bind(room_id).execute(&mut *tx).await?;
-        sqlx::query(ROOM).bind(room_id).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(i64::try_from(messages).unwrap_or(i64::MAX))
+    db.transaction(args![room_id], |tx, room| {
+        Box::pin(async move {
+            let messages = tx.execute(MESSAGES, room.clone()).await?;
+            tx.execute(MEMBERS, room.clone()).await?;
+            tx.execute(ROOM, room.clone()).await?;
+            Ok(i64::try_from(messages).unwrap_or(i64::MAX))
+        })
     })
+    .await
 }

@@ -2,7 +2,8 @@
 //! in one transaction per table batch). Not used by the server.
 
 use super::messages::placeholders;
-use super::{Db, on_db, on_db_write};
+use super::sql::Arg;
+use super::{Db, DbResult, args};
 
 /// Rows per INSERT statement: well under both backends' bind-parameter limits.
 const BATCH: usize = 400;
@@ -39,83 +40,80 @@ pub struct SeedMessage {
 }
 
 /// Runs `sql_head` + `VALUES (…), (…)` for `rows` in batches inside one transaction;
-/// `bind_row` binds one row's `columns` values.
-macro_rules! bulk_insert {
-    ($db:expr, $sql_head:expr, $columns:expr, $rows:expr, |$q:ident, $row:ident| $bind:expr) => {{
-        let rows = $rows;
-        on_db_write!($db, |pool| {
-            let mut tx = pool.begin().await?;
-            for chunk in rows.chunks(BATCH) {
-                let values: Vec<String> =
-                    (0..chunk.len()).map(|i| format!("({})", placeholders(i * $columns + 1, $columns))).collect();
-                let sql = format!("{} VALUES {}", $sql_head, values.join(", "));
-                let mut $q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for $row in chunk {
-                    $q = $bind;
-                }
-                $q.execute(&mut *tx).await?;
-            }
-            tx.commit().await
+/// `row_args` gives one row's `columns` values.
+async fn bulk_insert<T>(
+    db: &Db,
+    sql_head: &str,
+    columns: usize,
+    rows: &[T],
+    row_args: impl Fn(&T) -> Vec<Arg>,
+) -> DbResult<()> {
+    let statements: Vec<(String, Vec<Arg>)> = rows
+        .chunks(BATCH)
+        .map(|chunk| {
+            let values: Vec<String> =
+                (0..chunk.len()).map(|i| format!("({})", placeholders(i * columns + 1, columns))).collect();
+            (format!("{sql_head} VALUES {}", values.join(", ")), chunk.iter().flat_map(&row_args).collect())
         })
-    }};
+        .collect();
+    db.transaction(statements, |tx, statements| {
+        Box::pin(async move {
+            for (sql, args) in statements {
+                tx.execute(sql, args.clone()).await?;
+            }
+            Ok(())
+        })
+    })
+    .await
 }
 
-pub async fn insert_users(db: &Db, users: &[SeedUser], password_hash: &str, now: i64) -> Result<(), sqlx::Error> {
-    bulk_insert!(
+pub async fn insert_users(db: &Db, users: &[SeedUser], password_hash: &str, now: i64) -> DbResult<()> {
+    bulk_insert(
         db,
         "INSERT INTO users (id, email, full_name, password_hash, profile_pic, role, created_at, updated_at)",
         8,
         users,
-        |q, u| q
-            .bind(&u.id)
-            .bind(&u.email)
-            .bind(&u.full_name)
-            .bind(password_hash)
-            .bind("")
-            .bind("user")
-            .bind(now)
-            .bind(now)
+        |u| args![&u.id, &u.email, &u.full_name, password_hash, "", "user", now, now],
     )
+    .await
 }
 
-pub async fn insert_rooms(db: &Db, rooms: &[SeedRoom]) -> Result<(), sqlx::Error> {
-    bulk_insert!(
+pub async fn insert_rooms(db: &Db, rooms: &[SeedRoom]) -> DbResult<()> {
+    bulk_insert(
         db,
         "INSERT INTO rooms (id, kind, type, name, direct_key, created_by, last_message_id, last_message_at, created_at, updated_at)",
         10,
         rooms,
-        |q, r| q
-            .bind(&r.id)
-            .bind(r.kind)
-            .bind("consumer-to-consumer")
-            .bind(&r.name)
-            .bind(&r.direct_key)
-            .bind(&r.created_by)
-            .bind(&r.last_message_id)
-            .bind(r.last_message_at)
-            .bind(r.created_at)
-            .bind(r.created_at)
+        |r| {
+            args![
+                &r.id,
+                r.kind,
+                "consumer-to-consumer",
+                &r.name,
+                &r.direct_key,
+                &r.created_by,
+                &r.last_message_id,
+                r.last_message_at,
+                r.created_at,
+                r.created_at
+            ]
+        },
     )
+    .await
 }
 
-pub async fn insert_members(db: &Db, members: &[SeedMember]) -> Result<(), sqlx::Error> {
-    bulk_insert!(
-        db,
-        "INSERT INTO room_members (room_id, user_id, joined_at, muted, last_read_at)",
-        5,
-        members,
-        |q, m| q.bind(&m.room_id).bind(&m.user_id).bind(m.joined_at).bind(false).bind(0_i64)
-    )
+pub async fn insert_members(db: &Db, members: &[SeedMember]) -> DbResult<()> {
+    bulk_insert(db, "INSERT INTO room_members (room_id, user_id, joined_at, muted, last_read_at)", 5, members, |m| {
+        args![&m.room_id, &m.user_id, m.joined_at, false, 0_i64]
+    })
+    .await
 }
 
-pub async fn insert_messages(db: &Db, messages: &[SeedMessage]) -> Result<(), sqlx::Error> {
-    bulk_insert!(
-        db,
-        "INSERT INTO messages (id, room_id, sender_id, text, created_at, updated_at)",
-        6,
-        messages,
-        |q, m| q.bind(&m.id).bind(&m.room_id).bind(&m.sender_id).bind(&m.text).bind(m.created_at).bind(m.created_at)
-    )
+pub async fn insert_messages(db: &Db, messages: &[SeedMessage]) -> DbResult<()> {
+    bulk_insert(db, "INSERT INTO messages (id, room_id, sender_id, text, created_at, updated_at)", 6, messages, |m| {
+        args![&m.id, &m.room_id, &m.sender_id, &m.text, m.created_at, m.created_at]
+    })
+    .await
 }
 
 pub struct SeedSession {
@@ -126,27 +124,28 @@ pub struct SeedSession {
     pub expires_at: i64,
 }
 
-pub async fn insert_sessions(db: &Db, sessions: &[SeedSession], now: i64) -> Result<(), sqlx::Error> {
-    bulk_insert!(
+pub async fn insert_sessions(db: &Db, sessions: &[SeedSession], now: i64) -> DbResult<()> {
+    bulk_insert(
         db,
         "INSERT INTO sessions (id, user_id, family_id, token_hash, expires_at, created_at)",
         6,
         sessions,
-        |q, s| q.bind(&s.id).bind(&s.user_id).bind(&s.family_id).bind(&s.token_hash).bind(s.expires_at).bind(now)
+        |s| args![&s.id, &s.user_id, &s.family_id, &s.token_hash, s.expires_at, now],
     )
+    .await
 }
 
 /// After the bulk messages: every room gets a new version, so that no server that read a
 /// room in between keeps a cached page of it.
-pub async fn bump_room_versions(db: &Db) -> Result<(), sqlx::Error> {
+pub async fn bump_room_versions(db: &Db) -> DbResult<()> {
     const SQL: &str = "UPDATE rooms SET version = version + 1";
-    on_db_write!(db, |pool| sqlx::query(SQL).execute(pool).await.map(|_| ()))
+    db.execute(SQL, args![]).await.map(|_| ())
 }
 
 /// Whether the database already holds users (seeding is for fresh databases).
-pub async fn has_users(db: &Db) -> Result<bool, sqlx::Error> {
+pub async fn has_users(db: &Db) -> DbResult<bool> {
     const SQL: &str = "SELECT COUNT(*) FROM users";
-    let n: i64 = on_db!(db, |pool| sqlx::query_scalar(SQL).fetch_one(pool).await)?;
+    let n: i64 = db.fetch_one(SQL, args![]).await?;
     Ok(n > 0)
 }
 
@@ -154,9 +153,9 @@ pub async fn has_users(db: &Db) -> Result<bool, sqlx::Error> {
 /// planner guessed a 10,000-message conversation at 22 rows and sorted all of it for every
 /// page (42 pages/s instead of ~1,500). SQLite plans these queries well without statistics,
 /// and statistics would make it re-plan statements whose bound values change.
-pub async fn refresh_statistics(db: &Db) -> Result<(), sqlx::Error> {
-    if let Db::Postgres(pg) = db {
-        sqlx::query("ANALYZE").execute(&pg.pool).await?;
+pub async fn refresh_statistics(db: &Db) -> DbResult<()> {
+    if let Db::Postgres(_) = db {
+        db.execute("ANALYZE", args![]).await?;
     }
     Ok(())
 }

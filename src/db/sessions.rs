@@ -1,9 +1,10 @@
 //! `sessions`: refresh tokens (stored as SHA-256 hashes), grouped into families per login.
 
-use super::{Db, on_db, on_db_write};
+use super::sql::Arg;
+use super::{Db, DbResult, args, impl_row};
 use crate::domain::{SessionId, UserId};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct SessionRow {
     pub id: String,
     pub user_id: String,
@@ -13,6 +14,7 @@ pub struct SessionRow {
     pub replaced_by: Option<String>,
     pub rotated_at: Option<i64>,
 }
+impl_row!(SessionRow { id, user_id, family_id, expires_at, revoked_at, replaced_by, rotated_at });
 
 pub struct NewSession<'a> {
     pub id: SessionId,
@@ -24,59 +26,56 @@ pub struct NewSession<'a> {
     pub now: i64,
 }
 
+impl NewSession<'_> {
+    fn args(&self) -> Vec<Arg> {
+        args![
+            self.id.to_string(),
+            self.user_id.to_string(),
+            self.family_id,
+            self.token_hash,
+            self.expires_at,
+            self.user_agent,
+            self.now
+        ]
+    }
+}
+
 const INSERT: &str = "INSERT INTO sessions (id, user_id, family_id, token_hash, expires_at, user_agent, created_at) \
                       VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
-macro_rules! bind_new_session {
-    ($q:expr, $s:expr) => {
-        $q.bind($s.id.to_string())
-            .bind($s.user_id.to_string())
-            .bind($s.family_id)
-            .bind($s.token_hash)
-            .bind($s.expires_at)
-            .bind($s.user_agent)
-            .bind($s.now)
-    };
+pub async fn insert_session(db: &Db, new: NewSession<'_>) -> DbResult<()> {
+    db.execute(INSERT, new.args()).await.map(|_| ())
 }
 
-pub async fn insert_session(db: &Db, new: NewSession<'_>) -> Result<(), sqlx::Error> {
-    on_db_write!(db, |pool| bind_new_session!(sqlx::query(INSERT), new).execute(pool).await.map(|_| ()))
-}
-
-pub async fn find_session_by_hash(db: &Db, token_hash: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+pub async fn find_session_by_hash(db: &Db, token_hash: &str) -> DbResult<Option<SessionRow>> {
     const SQL: &str = "SELECT id, user_id, family_id, expires_at, revoked_at, replaced_by, rotated_at \
                        FROM sessions WHERE token_hash = $1";
-    on_db!(db, |pool| sqlx::query_as::<_, SessionRow>(SQL).bind(token_hash).fetch_optional(pool).await)
+    db.fetch_optional(SQL, args![token_hash]).await
 }
 
 /// Replaces `old` by `new` atomically. `false` when `old` was already rotated or revoked in
 /// the meantime (a concurrent refresh won): the caller treats that as reuse.
-pub async fn rotate_session(db: &Db, old_id: &str, new: NewSession<'_>) -> Result<bool, sqlx::Error> {
+pub async fn rotate_session(db: &Db, old_id: &str, new: NewSession<'_>) -> DbResult<bool> {
     const MARK: &str = "UPDATE sessions SET replaced_by = $2, rotated_at = $3 \
                         WHERE id = $1 AND replaced_by IS NULL AND revoked_at IS NULL";
-    on_db_write!(db, |pool| {
-        // The first statement writes, so SQLite takes the write lock at once (no upgrade).
-        let mut tx = pool.begin().await?;
-        let marked = sqlx::query(MARK)
-            .bind(old_id)
-            .bind(new.id.to_string())
-            .bind(new.now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if marked != 1 {
-            return Ok(false);
-        }
-        bind_new_session!(sqlx::query(INSERT), new).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(true)
+    let mark = args![old_id, new.id.to_string(), new.now];
+    db.transaction((mark, new.args()), |tx, (mark, insert)| {
+        Box::pin(async move {
+            // The first statement writes, so SQLite takes the write lock at once (no upgrade).
+            if tx.execute(MARK, mark.clone()).await? != 1 {
+                return Ok(false);
+            }
+            tx.execute(INSERT, insert.clone()).await?;
+            Ok(true)
+        })
     })
+    .await
 }
 
 /// Revokes every token of one login (logout, reuse detection).
-pub async fn revoke_family(db: &Db, family_id: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn revoke_family(db: &Db, family_id: &str, now: i64) -> DbResult<()> {
     const SQL: &str = "UPDATE sessions SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL";
-    on_db_write!(db, |pool| sqlx::query(SQL).bind(family_id).bind(now).execute(pool).await.map(|_| ()))
+    db.execute(SQL, args![family_id, now]).await.map(|_| ())
 }
 
 /// Revokes all of a user's logins except `keep_family` (password change); returns the
@@ -86,13 +85,11 @@ pub async fn revoke_user_sessions(
     user_id: &UserId,
     keep_family: Option<&str>,
     now: i64,
-) -> Result<Vec<String>, sqlx::Error> {
+) -> DbResult<Vec<String>> {
     const SQL: &str = "UPDATE sessions SET revoked_at = $3 \
                        WHERE user_id = $1 AND revoked_at IS NULL AND ($2 IS NULL OR family_id <> $2) \
                        RETURNING family_id";
-    let mut families: Vec<String> = on_db_write!(db, |pool| {
-        sqlx::query_scalar(SQL).bind(user_id.to_string()).bind(keep_family).bind(now).fetch_all(pool).await
-    })?;
+    let mut families: Vec<String> = db.write_fetch_all(SQL, args![user_id.to_string(), keep_family, now]).await?;
     families.sort();
     families.dedup();
     Ok(families)

@@ -1,6 +1,6 @@
 //! `users`: accounts. Deleting a user anonymises the row (messages keep their author id).
 
-use super::{Db, is_unique_violation, like_pattern, on_db, on_db_write, violated_column_mentions};
+use super::{Db, DbResult, args, impl_row, like_pattern};
 use crate::domain::{Email, FullName, Role, UserId, UserType, Username};
 
 /// The columns of `UserRow`, for `concat!` into each query.
@@ -10,7 +10,7 @@ macro_rules! user_columns {
     };
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct UserRow {
     pub id: String,
     pub email: String,
@@ -25,6 +25,19 @@ pub struct UserRow {
     pub created_at: i64,
     pub updated_at: i64,
 }
+impl_row!(UserRow {
+    id,
+    email,
+    username,
+    full_name,
+    password_hash,
+    profile_pic,
+    role,
+    user_type,
+    deleted_at,
+    created_at,
+    updated_at
+});
 
 impl UserRow {
     pub fn role(&self) -> Role {
@@ -54,7 +67,7 @@ pub enum InsertUser {
 }
 
 /// Inserts a user; the first user of an empty instance gets the `admin` role.
-pub async fn insert_user(db: &Db, new: NewUser<'_>) -> Result<InsertUser, sqlx::Error> {
+pub async fn insert_user(db: &Db, new: NewUser<'_>) -> DbResult<InsertUser> {
     const SQL: &str = concat!(
         "INSERT INTO users (id, email, username, full_name, password_hash, profile_pic, role, user_type, created_at, updated_at) \
          SELECT $1, $2, $3, $4, $5, $6, \
@@ -62,40 +75,38 @@ pub async fn insert_user(db: &Db, new: NewUser<'_>) -> Result<InsertUser, sqlx::
          RETURNING ",
         user_columns!()
     );
-    let result = on_db_write!(db, |pool| {
-        sqlx::query_as::<_, UserRow>(SQL)
-            .bind(new.id.to_string())
-            .bind(new.email.as_str())
-            .bind(new.username.map(|u| u.as_str()))
-            .bind(new.full_name.as_str())
-            .bind(new.password_hash)
-            .bind(new.profile_pic)
-            .bind(new.now)
-            .bind(new.user_type.as_str())
-            .fetch_one(pool)
-            .await
-    });
-    match result {
-        Ok(row) => Ok(InsertUser::Inserted(Box::new(row))),
-        Err(e) if is_unique_violation(&e) && violated_column_mentions(&e, "username") => Ok(InsertUser::UsernameTaken),
-        Err(e) if is_unique_violation(&e) => Ok(InsertUser::EmailTaken),
+    let args = args![
+        new.id.to_string(),
+        new.email.as_str(),
+        new.username.map(|u| u.as_str()),
+        new.full_name.as_str(),
+        new.password_hash,
+        new.profile_pic,
+        new.now,
+        new.user_type.as_str()
+    ];
+    match db.write_fetch_optional::<UserRow>(SQL, args).await {
+        Ok(Some(row)) => Ok(InsertUser::Inserted(Box::new(row))),
+        Ok(None) => Err(super::DbError::RowNotFound),
+        Err(e) if e.is_unique_violation() && e.mentions("username") => Ok(InsertUser::UsernameTaken),
+        Err(e) if e.is_unique_violation() => Ok(InsertUser::EmailTaken),
         Err(e) => Err(e),
     }
 }
 
 /// Any user by id, deleted ones included (callers decide what a deleted user means).
-pub async fn find_user(db: &Db, id: &UserId) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn find_user(db: &Db, id: &UserId) -> DbResult<Option<UserRow>> {
     const SQL: &str = concat!(
         "SELECT ",
         user_columns!(),
         " \
                        FROM users WHERE id = $1"
     );
-    on_db!(db, |pool| sqlx::query_as::<_, UserRow>(SQL).bind(id.to_string()).fetch_optional(pool).await)
+    db.fetch_optional(SQL, args![id.to_string()]).await
 }
 
 /// A live user by e-mail or username (the login identifier).
-pub async fn find_user_by_login(db: &Db, identifier: &str) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn find_user_by_login(db: &Db, identifier: &str) -> DbResult<Option<UserRow>> {
     const SQL: &str = concat!(
         "SELECT ",
         user_columns!(),
@@ -103,12 +114,12 @@ pub async fn find_user_by_login(db: &Db, identifier: &str) -> Result<Option<User
                        FROM users WHERE (email = $1 OR username = $1) AND deleted_at IS NULL LIMIT 1"
     );
     let needle = identifier.trim().to_lowercase();
-    on_db!(db, |pool| sqlx::query_as::<_, UserRow>(SQL).bind(&needle).fetch_optional(pool).await)
+    db.fetch_optional(SQL, args![needle]).await
 }
 
 /// The user behind an access token, if the user is live and the token's session family has
 /// not been revoked: one indexed query per authenticated request.
-pub async fn find_user_for_session(db: &Db, id: &UserId, family: &str) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn find_user_for_session(db: &Db, id: &UserId, family: &str) -> DbResult<Option<UserRow>> {
     const SQL: &str = concat!(
         "SELECT ",
         user_columns!(),
@@ -116,9 +127,7 @@ pub async fn find_user_for_session(db: &Db, id: &UserId, family: &str) -> Result
                        FROM users WHERE id = $1 AND deleted_at IS NULL AND EXISTS \
                        (SELECT 1 FROM sessions WHERE family_id = $2 AND user_id = $1 AND revoked_at IS NULL)"
     );
-    on_db!(db, |pool| {
-        sqlx::query_as::<_, UserRow>(SQL).bind(id.to_string()).bind(family).fetch_optional(pool).await
-    })
+    db.fetch_optional(SQL, args![id.to_string(), family]).await
 }
 
 /// Live users ordered by id (creation order), optionally excluding one and filtered by a
@@ -129,7 +138,7 @@ pub async fn list_users(
     query: Option<&str>,
     after: Option<&UserId>,
     limit: u32,
-) -> Result<Vec<UserRow>, sqlx::Error> {
+) -> DbResult<Vec<UserRow>> {
     const SQL: &str = concat!(
         "SELECT ",
         user_columns!(),
@@ -143,15 +152,7 @@ pub async fn list_users(
     let exclude = exclude.map(|u| u.to_string());
     let pattern = query.map(like_pattern);
     let after = after.map(|u| u.to_string());
-    on_db!(db, |pool| {
-        sqlx::query_as::<_, UserRow>(SQL)
-            .bind(&exclude)
-            .bind(&pattern)
-            .bind(&after)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await
-    })
+    db.fetch_all(SQL, args![exclude, pattern, after, i64::from(limit)]).await
 }
 
 #[derive(Default)]
@@ -167,7 +168,7 @@ pub enum UpdateUser {
     NotFound,
 }
 
-pub async fn update_user(db: &Db, id: &UserId, patch: UserPatch<'_>, now: i64) -> Result<UpdateUser, sqlx::Error> {
+pub async fn update_user(db: &Db, id: &UserId, patch: UserPatch<'_>, now: i64) -> DbResult<UpdateUser> {
     const SQL: &str = concat!(
         "UPDATE users SET \
            full_name = COALESCE($2, full_name), \
@@ -178,66 +179,53 @@ pub async fn update_user(db: &Db, id: &UserId, patch: UserPatch<'_>, now: i64) -
          RETURNING ",
         user_columns!()
     );
-    let result = on_db_write!(db, |pool| {
-        sqlx::query_as::<_, UserRow>(SQL)
-            .bind(id.to_string())
-            .bind(patch.full_name.map(|n| n.as_str()))
-            .bind(patch.username.map(|u| u.as_str()))
-            .bind(patch.profile_pic)
-            .bind(now)
-            .fetch_optional(pool)
-            .await
-    });
-    match result {
+    let args = args![
+        id.to_string(),
+        patch.full_name.map(|n| n.as_str()),
+        patch.username.map(|u| u.as_str()),
+        patch.profile_pic,
+        now
+    ];
+    match db.write_fetch_optional::<UserRow>(SQL, args).await {
         Ok(Some(row)) => Ok(UpdateUser::Updated(Box::new(row))),
         Ok(None) => Ok(UpdateUser::NotFound),
-        Err(e) if is_unique_violation(&e) => Ok(UpdateUser::UsernameTaken),
+        Err(e) if e.is_unique_violation() => Ok(UpdateUser::UsernameTaken),
         Err(e) => Err(e),
     }
 }
 
-pub async fn update_password_hash(db: &Db, id: &UserId, hash: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn update_password_hash(db: &Db, id: &UserId, hash: &str, now: i64) -> DbResult<bool> {
     const SQL: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL";
-    on_db_write!(db, |pool| {
-        sqlx::query(SQL).bind(id.to_string()).bind(hash).bind(now).execute(pool).await.map(|r| r.rows_affected() == 1)
-    })
+    Ok(db.execute(SQL, args![id.to_string(), hash, now]).await? == 1)
 }
 
-pub async fn update_role(db: &Db, id: &UserId, role: Role, now: i64) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn update_role(db: &Db, id: &UserId, role: Role, now: i64) -> DbResult<Option<UserRow>> {
     const SQL: &str = concat!(
         "UPDATE users SET role = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL \
          RETURNING ",
         user_columns!()
     );
-    on_db_write!(db, |pool| {
-        sqlx::query_as::<_, UserRow>(SQL).bind(id.to_string()).bind(role.as_str()).bind(now).fetch_optional(pool).await
-    })
+    db.write_fetch_optional(SQL, args![id.to_string(), role.as_str(), now]).await
 }
 
 /// Deletes an account: its sessions and memberships go; the row stays, anonymised, so the
 /// messages it wrote keep an author ("Deleted user"). E-mail and username become free.
-pub async fn delete_user(db: &Db, id: &UserId, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn delete_user(db: &Db, id: &UserId, now: i64) -> DbResult<bool> {
     const ANONYMISE: &str = "UPDATE users SET email = $2, username = NULL, full_name = 'Deleted user', \
            password_hash = '', profile_pic = '', deleted_at = $3, updated_at = $3 \
          WHERE id = $1 AND deleted_at IS NULL";
     const SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
     const MEMBERSHIPS: &str = "DELETE FROM room_members WHERE user_id = $1";
     let tombstone_email = format!("deleted+{id}@users.invalid");
-    on_db_write!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        let gone = sqlx::query(ANONYMISE)
-            .bind(id.to_string())
-            .bind(&tombstone_email)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if gone == 0 {
-            return Ok(false);
-        }
-        sqlx::query(SESSIONS).bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query(MEMBERSHIPS).bind(id.to_string()).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(true)
+    db.transaction((id.to_string(), tombstone_email), move |tx, (id, tombstone_email)| {
+        Box::pin(async move {
+            if tx.execute(ANONYMISE, args![id, tombstone_email, now]).await? == 0 {
+                return Ok(false);
+            }
+            tx.execute(SESSIONS, args![id]).await?;
+            tx.execute(MEMBERSHIPS, args![id]).await?;
+            Ok(true)
+        })
     })
+    .await
 }
