@@ -196,6 +196,9 @@ for label in $TARGETS; do
   for limit in $PAGE_SIZES; do bench "$label" read --concurrency 16 --limit "$limit"; done
   bench "$label" rooms --concurrency 16
   for c in $CONCURRENCY; do bench "$label" send --concurrency "$c"; done
+  if [[ $label == natter-* ]]; then
+    for c in $CONCURRENCY; do bench "$label" post --concurrency "$c"; done
+  fi
   bench "$label" isolation --readers 16 --logins 50
   bench "$label" auth --concurrency 16
   for n in $RECEIVERS; do

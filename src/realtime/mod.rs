@@ -156,7 +156,8 @@ enum Outgoing {
     Emit {
         rooms: Vec<String>,
         name: &'static str,
-        payload: serde_json::Value,
+        /// Serialised once, here (a `Value` tree would be built and then serialised again).
+        payload: Box<serde_json::value::RawValue>,
     },
     Disconnect {
         rooms: Vec<String>,
@@ -275,7 +276,7 @@ impl Realtime {
 
     /// Emits to `rooms` on every node, after the events queued before it.
     async fn emit_to(&self, rooms: Vec<String>, event: &Event<'_>) {
-        match serde_json::to_value(event) {
+        match serde_json::value::to_raw_value(event) {
             Ok(payload) => self.send(Outgoing::Emit { rooms, name: event.name(), payload }),
             Err(e) => tracing::error!(error = %e, event = event.name(), "event not serialisable"),
         }

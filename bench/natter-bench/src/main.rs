@@ -57,7 +57,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Scenario {
     /// The in-process floor on SQLite: the store's statements alone, through natter's store
-    /// (sqlx) and in the calling thread (rusqlite), plus JSON serialisation of the pages.
+    /// and bare in the calling thread (rusqlite), plus JSON serialisation of the pages.
     Floor {
         /// Messages in the conversation the pages are read from.
         #[arg(long, default_value_t = 1000)]
@@ -83,6 +83,12 @@ enum Scenario {
         /// Messages per page (50, 200 or 1000 in the benchmark).
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+    /// Room posts: worker w posts as user 0 into the w-th of user 0's group rooms (natter
+    /// only: the tutorial stack has no group rooms; its write is the DM send).
+    Post {
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
     },
     /// User 0's room list (a page of 50 of their rooms).
     Rooms {
@@ -203,6 +209,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Read { concurrency, limit } => {
             ("read", json!({"concurrency": concurrency, "limit": limit}), read(&ctx, concurrency, limit).await?)
         }
+        Scenario::Post { concurrency } => ("post", json!({"concurrency": concurrency}), post(&ctx, concurrency).await?),
         Scenario::Rooms { concurrency } => {
             ("rooms", json!({"concurrency": concurrency}), rooms(&ctx, concurrency).await?)
         }
@@ -356,6 +363,40 @@ async fn send(ctx: &Arc<Ctx>, concurrency: usize) -> anyhow::Result<Value> {
                 .http
                 .post(ctx.url(&format!("/api/messages/send/{}", to.id)))
                 .bearer_auth(&from.token)
+                .json(&json!({"text": "benchmark message"}))
+                .send()
+                .await?;
+            expect_ok(response).await?;
+            Ok(())
+        }
+    })
+    .await;
+    Ok(rec.summary(elapsed))
+}
+
+async fn post(ctx: &Arc<Ctx>, concurrency: usize) -> anyhow::Result<Value> {
+    let me = ctx.user(0)?;
+    let response = ctx
+        .http
+        .get(ctx.url(&format!("/api/rooms?limit={}", (concurrency * 2).min(1000))))
+        .bearer_auth(&me.token)
+        .send()
+        .await?;
+    let rooms: Vec<Value> = expect_ok(response).await?.json().await?;
+    let groups: Arc<Vec<String>> = Arc::new(
+        rooms.iter().filter(|r| r["kind"] == "group").filter_map(|r| r["_id"].as_str().map(str::to_string)).collect(),
+    );
+    if groups.len() < concurrency {
+        bail!("user 0 is in {} group rooms; {concurrency} are needed: seed more rooms", groups.len());
+    }
+    let ctx2 = ctx.clone();
+    let (rec, elapsed) = closed_loop(ctx, concurrency, move |w| {
+        let (ctx, groups) = (ctx2.clone(), groups.clone());
+        async move {
+            let response = ctx
+                .http
+                .post(ctx.url(&format!("/api/rooms/{}/messages", groups[w])))
+                .bearer_auth(&ctx.users[0].token)
                 .json(&json!({"text": "benchmark message"}))
                 .send()
                 .await?;
