@@ -5,6 +5,7 @@
 //! than the room's previous `last_message_id`, so ids increase per room in commit order.
 //! A reader that has seen id X will find every later commit with `id > X`: no gaps.
 
+use super::sql::Tx;
 use super::{Db, DbError, DbResult, args, impl_row};
 use crate::domain::{MessageId, UserId};
 
@@ -61,7 +62,6 @@ pub enum InsertMessage {
 
 /// What an append writes (owned: on SQLite it travels to the writer thread).
 struct Append {
-    room_id: String,
     sender: String,
     text: Option<String>,
     image: Option<String>,
@@ -69,11 +69,20 @@ struct Append {
 }
 
 impl Append {
-    fn row(&self, id: MessageId, (direct_key, room_created_by): (Option<String>, Option<String>)) -> MessageRow {
+    fn new(new: &NewMessage<'_>) -> Self {
+        Self {
+            sender: new.sender.to_string(),
+            text: new.text.map(str::to_string),
+            image: new.image.map(str::to_string),
+            idempotency_key: new.idempotency_key.map(str::to_string),
+        }
+    }
+
+    fn row(&self, room_id: &str, id: MessageId, (direct_key, room_created_by): RoomOfMessage) -> MessageRow {
         let created_at = id.created_ms();
         MessageRow {
             id: id.to_string(),
-            room_id: self.room_id.clone(),
+            room_id: room_id.to_string(),
             sender_id: self.sender.clone(),
             text: self.text.clone(),
             image: self.image.clone(),
@@ -87,13 +96,14 @@ impl Append {
     }
 }
 
-/// Moves the room's last message to `$2` (the new id, at time `$3`): the statement takes the
-/// room's row lock (PostgreSQL) or runs under the write lock (SQLite) and only succeeds when
-/// the new id sorts after the room's last one, re-checked under the lock, so ids increase
-/// in commit order.
-const BUMP_ROOM: &str = "UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3, \
-     version = version + 1 \
-     WHERE id = $1 AND (last_message_id IS NULL OR last_message_id < $2) RETURNING direct_key, created_by";
+/// `(direct_key, created_by)` of the room a message went to.
+type RoomOfMessage = (Option<String>, Option<String>);
+
+const FIND_BY_IDEMPOTENCY_KEY: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.sender_id = $1 AND m.idempotency_key = $2"
+);
 const LAST_ID: &str = "SELECT last_message_id FROM rooms WHERE id = $1";
 
 /// Appends a message to a room, moves the room's last message to it and the sender's read
@@ -102,6 +112,140 @@ const LAST_ID: &str = "SELECT last_message_id FROM rooms WHERE id = $1";
 /// PostgreSQL: one statement (data-modifying CTEs), so one round trip, no `BEGIN`/`COMMIT`.
 /// SQLite: three statements on the writer thread, committed with the other writes of its batch.
 pub async fn append_message(db: &Db, new: NewMessage<'_>) -> DbResult<InsertMessage> {
+    let append = Append::new(&new);
+    let result = match db {
+        Db::Postgres(_) => match find_by_idempotency_key(db, &append).await? {
+            Some(existing) => Ok(InsertMessage::Replayed(existing)),
+            None => append_pg(db, new.room_id, &append).await.map(InsertMessage::Inserted),
+        },
+        Db::Sqlite(_) => {
+            db.transaction((new.room_id.to_string(), append), |tx, (room_id, a)| {
+                Box::pin(async move {
+                    if let Some(existing) = replay_in(tx, a).await? {
+                        return Ok(InsertMessage::Replayed(existing));
+                    }
+                    append_in(tx, room_id, a).await.map(InsertMessage::Inserted)
+                })
+            })
+            .await
+        }
+    };
+    replay_if_raced(db, new.sender, new.idempotency_key, result).await
+}
+
+/// What became of a direct message.
+pub enum DirectAppend {
+    /// The receiver does not exist or was deleted: nothing was written.
+    ReceiverGone,
+    /// The pair has no room yet: nothing was written (create it, then `append_message`).
+    NoRoomYet,
+    Appended(InsertMessage),
+}
+
+/// A direct message from `new.sender` to `receiver` (`new.room_id` is not used): checks the
+/// receiver, finds the pair's room and appends. On SQLite the whole of it is one job of the
+/// writer, whose page cache is never emptied by another connection's commit, so the lookups
+/// cost next to nothing; on PostgreSQL the lookups are one query before the append.
+pub async fn append_direct(db: &Db, receiver: &UserId, new: NewMessage<'_>) -> DbResult<DirectAppend> {
+    /// `None` when the receiver is gone; else the pair's room, if any.
+    const TARGET: &str = "SELECT r.id FROM users u LEFT JOIN rooms r ON r.direct_key = $2 \
+                          WHERE u.id = $1 AND u.deleted_at IS NULL";
+    let target = args![receiver.to_string(), super::rooms::direct_key(new.sender, receiver)];
+    let append = Append::new(&new);
+    let result = match db {
+        Db::Postgres(_) => {
+            if let Some(existing) = find_by_idempotency_key(db, &append).await? {
+                return Ok(DirectAppend::Appended(InsertMessage::Replayed(existing)));
+            }
+            match db.fetch_optional::<Option<String>>(TARGET, target).await? {
+                None => return Ok(DirectAppend::ReceiverGone),
+                Some(None) => return Ok(DirectAppend::NoRoomYet),
+                Some(Some(room_id)) => append_pg(db, &room_id, &append).await.map(InsertMessage::Inserted),
+            }
+        }
+        Db::Sqlite(_) => {
+            let outcome = db
+                .transaction((target, append), |tx, (target, a)| {
+                    Box::pin(async move {
+                        if let Some(existing) = replay_in(tx, a).await? {
+                            return Ok(DirectAppend::Appended(InsertMessage::Replayed(existing)));
+                        }
+                        Ok(match tx.fetch_optional::<Option<String>>(TARGET, target.clone()).await? {
+                            None => DirectAppend::ReceiverGone,
+                            Some(None) => DirectAppend::NoRoomYet,
+                            Some(Some(room_id)) => {
+                                DirectAppend::Appended(InsertMessage::Inserted(append_in(tx, &room_id, a).await?))
+                            }
+                        })
+                    })
+                })
+                .await;
+            match outcome {
+                Ok(DirectAppend::Appended(inserted)) => Ok(inserted),
+                other => return other,
+            }
+        }
+    };
+    replay_if_raced(db, new.sender, new.idempotency_key, result).await.map(DirectAppend::Appended)
+}
+
+/// Two sends with one idempotency key raced and the other one won: its message.
+async fn replay_if_raced(
+    db: &Db,
+    sender: &UserId,
+    key: Option<&str>,
+    result: DbResult<InsertMessage>,
+) -> DbResult<InsertMessage> {
+    match (result, key) {
+        (Err(e), Some(key)) if e.is_unique_violation() => {
+            let append = Append { sender: sender.to_string(), text: None, image: None, idempotency_key: Some(key.into()) };
+            match find_by_idempotency_key(db, &append).await? {
+                Some(existing) => Ok(InsertMessage::Replayed(existing)),
+                None => Err(e),
+            }
+        }
+        (result, _) => result,
+    }
+}
+
+/// The sender's earlier message with this idempotency key, inside a transaction.
+async fn replay_in(tx: &mut Tx<'_>, a: &Append) -> DbResult<Option<MessageRow>> {
+    match &a.idempotency_key {
+        Some(key) => tx.fetch_optional(FIND_BY_IDEMPOTENCY_KEY, args![&a.sender, key]).await,
+        None => Ok(None),
+    }
+}
+
+/// The append's statements inside a transaction (SQLite's writer: each completes at once).
+async fn append_in(tx: &mut Tx<'_>, room_id: &str, a: &Append) -> DbResult<MessageRow> {
+    // Moves the room's last message to `$2` (the new id, at time `$3`): the statement runs
+    // under the write lock and only succeeds when the new id sorts after the room's last
+    // one, so ids increase in commit order.
+    const BUMP_ROOM: &str = "UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3, \
+         version = version + 1 \
+         WHERE id = $1 AND (last_message_id IS NULL OR last_message_id < $2) RETURNING direct_key, created_by";
+    const INSERT: &str = "INSERT INTO messages (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+    const SENDER_READ: &str = "UPDATE room_members SET last_read_at = $3 WHERE room_id = $1 AND user_id = $2";
+    let mut id = MessageId::next_after(None);
+    let room = loop {
+        if let Some(room) = tx.fetch_optional(BUMP_ROOM, args![room_id, id.to_string(), id.created_ms()]).await? {
+            break room;
+        }
+        // This node's clock is behind the room's last message (or the room is gone).
+        let last: Option<String> = tx.fetch_one(LAST_ID, args![room_id]).await?;
+        id = MessageId::next_after(last.as_deref().and_then(MessageId::parse));
+    };
+    let created_at = id.created_ms();
+    let insert = args![id.to_string(), room_id, &a.sender, &a.text, &a.image, &a.idempotency_key, created_at];
+    tx.execute(INSERT, insert).await?;
+    tx.execute(SENDER_READ, args![room_id, &a.sender, created_at]).await?;
+    Ok(a.row(room_id, id, room))
+}
+
+/// The append in one statement on PostgreSQL: the room's row lock is taken by the first
+/// CTE and held to the statement's commit, so ids increase in commit order there too.
+async fn append_pg(db: &Db, room_id: &str, a: &Append) -> DbResult<MessageRow> {
     // $1 room, $2 id, $3 time, $4 sender, $5 text, $6 image, $7 idempotency key.
     const APPEND_PG: &str = "WITH bumped AS (\
            UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3, version = version + 1 \
@@ -113,93 +257,26 @@ pub async fn append_message(db: &Db, new: NewMessage<'_>) -> DbResult<InsertMess
            UPDATE room_members SET last_read_at = $3 WHERE room_id = $1 AND user_id = $4 \
              AND EXISTS (SELECT 1 FROM bumped)) \
          SELECT direct_key, created_by FROM bumped";
-    const INSERT: &str = "INSERT INTO messages (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
-    const SENDER_READ: &str = "UPDATE room_members SET last_read_at = $3 WHERE room_id = $1 AND user_id = $2";
-
-    if let Some(key) = new.idempotency_key
-        && let Some(existing) = find_by_idempotency_key(db, new.sender, key).await?
-    {
-        return Ok(InsertMessage::Replayed(existing));
-    }
-    let append = Append {
-        room_id: new.room_id.to_string(),
-        sender: new.sender.to_string(),
-        text: new.text.map(str::to_string),
-        image: new.image.map(str::to_string),
-        idempotency_key: new.idempotency_key.map(str::to_string),
-    };
-    let result = match db {
-        Db::Postgres(_) => {
-            let mut last = None;
-            loop {
-                let id = MessageId::next_after(last);
-                let a = &append;
-                let args = args![
-                    &a.room_id,
-                    id.to_string(),
-                    id.created_ms(),
-                    &a.sender,
-                    &a.text,
-                    &a.image,
-                    &a.idempotency_key
-                ];
-                match db.write_fetch_optional(APPEND_PG, args).await {
-                    Ok(Some(room)) => break Ok(append.row(id, room)),
-                    // This node's clock is behind the room's last message (or the room is gone).
-                    Ok(None) => match db.fetch_optional::<Option<String>>(LAST_ID, args![&append.room_id]).await? {
-                        Some(id) => last = id.as_deref().and_then(MessageId::parse),
-                        None => break Err(DbError::RowNotFound),
-                    },
-                    Err(e) => break Err(e),
-                }
-            }
+    let mut last = None;
+    loop {
+        let id = MessageId::next_after(last);
+        let args = args![room_id, id.to_string(), id.created_ms(), &a.sender, &a.text, &a.image, &a.idempotency_key];
+        if let Some(room) = db.write_fetch_optional(APPEND_PG, args).await? {
+            return Ok(a.row(room_id, id, room));
         }
-        Db::Sqlite(_) => {
-            db.transaction(append, |tx, a| {
-                Box::pin(async move {
-                    let mut id = MessageId::next_after(None);
-                    let room = loop {
-                        let bumped =
-                            tx.fetch_optional(BUMP_ROOM, args![&a.room_id, id.to_string(), id.created_ms()]).await?;
-                        if let Some(room) = bumped {
-                            break room;
-                        }
-                        let last: Option<String> = tx.fetch_one(LAST_ID, args![&a.room_id]).await?;
-                        id = MessageId::next_after(last.as_deref().and_then(MessageId::parse));
-                    };
-                    let created_at = id.created_ms();
-                    let insert =
-                        args![id.to_string(), &a.room_id, &a.sender, &a.text, &a.image, &a.idempotency_key, created_at];
-                    tx.execute(INSERT, insert).await?;
-                    tx.execute(SENDER_READ, args![&a.room_id, &a.sender, created_at]).await?;
-                    Ok(a.row(id, room))
-                })
-            })
-            .await
+        // This node's clock is behind the room's last message (or the room is gone).
+        match db.fetch_optional::<Option<String>>(LAST_ID, args![room_id]).await? {
+            Some(id) => last = id.as_deref().and_then(MessageId::parse),
+            None => return Err(DbError::RowNotFound),
         }
-    };
-    match result {
-        Ok(row) => Ok(InsertMessage::Inserted(row)),
-        // Two sends with one idempotency key raced: the other one won; return its message.
-        Err(e) if e.is_unique_violation() && new.idempotency_key.is_some() => {
-            let key = new.idempotency_key.unwrap_or_default();
-            match find_by_idempotency_key(db, new.sender, key).await? {
-                Some(existing) => Ok(InsertMessage::Replayed(existing)),
-                None => Err(e),
-            }
-        }
-        Err(e) => Err(e),
     }
 }
 
-async fn find_by_idempotency_key(db: &Db, sender: &UserId, key: &str) -> DbResult<Option<MessageRow>> {
-    const SQL: &str = concat!(
-        "SELECT ",
-        message_columns!(),
-        " FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.sender_id = $1 AND m.idempotency_key = $2"
-    );
-    db.fetch_optional(SQL, args![sender.to_string(), key]).await
+async fn find_by_idempotency_key(db: &Db, a: &Append) -> DbResult<Option<MessageRow>> {
+    match &a.idempotency_key {
+        Some(key) => db.fetch_optional(FIND_BY_IDEMPOTENCY_KEY, args![&a.sender, key]).await,
+        None => Ok(None),
+    }
 }
 
 /// A message that has not been deleted.

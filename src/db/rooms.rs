@@ -112,14 +112,6 @@ pub async fn ensure_direct_room(db: &Db, creator: &UserId, other: &UserId, now: 
     .await
 }
 
-/// For a DM from `sender` to `receiver`: `None` if the receiver does not exist or was
-/// deleted, else the pair's direct room if it exists yet. One query on the send path.
-pub async fn find_direct_target(db: &Db, sender: &UserId, receiver: &UserId) -> DbResult<Option<Option<String>>> {
-    const SQL: &str = "SELECT r.id FROM users u LEFT JOIN rooms r ON r.direct_key = $2 \
-                       WHERE u.id = $1 AND u.deleted_at IS NULL";
-    db.fetch_optional(SQL, args![receiver.to_string(), direct_key(sender, receiver)]).await
-}
-
 pub struct NewGroupRoom<'a> {
     pub creator: &'a UserId,
     /// All members, the creator included.

@@ -2,7 +2,7 @@
 //! edits and deletes. Every write commits first; events go out after.
 
 use crate::auth::AuthUser;
-use crate::db::messages::{self, InsertMessage, MessageRow, NewMessage, Page};
+use crate::db::messages::{self, DirectAppend, InsertMessage, MessageRow, NewMessage, Page};
 use crate::db::rooms;
 use crate::domain::{MessageId, MessageText, Role, UserId, now_ms};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrors};
@@ -39,14 +39,7 @@ pub async fn send_direct(
     if *receiver == caller.id {
         return Err(FieldErrors::single("receiverId", "self", "You cannot send a message to yourself"));
     }
-    check_content(&input)?;
-    let room_id = match rooms::find_direct_target(&state.db, &caller.id, receiver).await? {
-        None => return Err(ApiError::NotFound("User not found".into())),
-        Some(Some(room_id)) => room_id,
-        // The pair's first message creates their room.
-        Some(None) => rooms::ensure_direct_room(&state.db, &caller.id, receiver, now_ms()).await?.0,
-    };
-    append_and_publish(state, caller, &room_id, input).await
+    append_and_publish_to(state, caller, Target::Direct(receiver), input).await
 }
 
 fn check_content(input: &SendMessage<'_>) -> ApiResult<()> {
@@ -54,6 +47,14 @@ fn check_content(input: &SendMessage<'_>) -> ApiResult<()> {
         return Err(FieldErrors::single("text", "required", "A message needs text or an image"));
     }
     Ok(())
+}
+
+/// Where a message goes.
+enum Target<'a> {
+    /// The caller's direct room with this user (created by the first message).
+    Direct(&'a UserId),
+    /// A room the caller belongs to (checked by the caller of `append_and_publish`).
+    Room(&'a str),
 }
 
 /// Stores the image (if any), appends the message to a room the caller belongs to, then
@@ -64,29 +65,51 @@ pub async fn append_and_publish(
     room_id: &str,
     input: SendMessage<'_>,
 ) -> ApiResult<Sent> {
+    append_and_publish_to(state, caller, Target::Room(room_id), input).await
+}
+
+async fn append_and_publish_to(
+    state: &AppState,
+    caller: &AuthUser,
+    target: Target<'_>,
+    input: SendMessage<'_>,
+) -> ApiResult<Sent> {
     check_content(&input)?;
     let image = match input.image {
         Some(image) => Some(media::resolve_image(state, &caller.id, "image", image).await?).filter(|u| !u.is_empty()),
         None => None,
     };
-    let new = NewMessage {
+    let new = |room_id| NewMessage {
         room_id,
         sender: &caller.id,
         text: input.text.as_ref().map(MessageText::as_str),
         image: image.as_deref(),
         idempotency_key: input.idempotency_key.as_deref(),
     };
-    let (row, replayed) = match messages::append_message(&state.db, new).await? {
+    let inserted = match target {
+        Target::Room(room_id) => messages::append_message(&state.db, new(room_id)).await?,
+        Target::Direct(receiver) => match messages::append_direct(&state.db, receiver, new("")).await? {
+            DirectAppend::Appended(inserted) => inserted,
+            DirectAppend::ReceiverGone => return Err(ApiError::NotFound("User not found".into())),
+            // The pair's first message creates their room.
+            DirectAppend::NoRoomYet => {
+                let (room_id, _) = rooms::ensure_direct_room(&state.db, &caller.id, receiver, now_ms()).await?;
+                messages::append_message(&state.db, new(&room_id)).await?
+            }
+        },
+    };
+    let (row, replayed) = match inserted {
         InsertMessage::Inserted(row) => {
             metrics::counter!(crate::telemetry::names::MESSAGES_STORED).increment(1);
             (row, false)
         }
         InsertMessage::Replayed(row) => (row, true),
     };
+    let room_id = row.room_id.clone();
     let members = match row.direct_key.as_deref().and_then(|key| key.split_once(':')) {
         // A direct room's members are in its key: no query on the DM path.
         Some((a, b)) => vec![a.to_string(), b.to_string()],
-        None if !replayed => rooms::list_member_ids(&state.db, room_id).await?,
+        None if !replayed => rooms::list_member_ids(&state.db, &room_id).await?,
         None => Vec::new(),
     };
     let message = MessageResponse::from(row);
@@ -94,7 +117,7 @@ pub async fn append_and_publish(
         state.realtime.to_users(members.iter().map(String::as_str), &Event::NewMessage(&message)).await;
         let author = ChatApiUser::from(&UserResponse::from(caller.user.clone()));
         let post = TutorialPost::new(&message, author, read_by_recipients(&message, &[]));
-        state.realtime.to_channel(room_id, &Event::RoomPost { message: &post }).await;
+        state.realtime.to_channel(&room_id, &Event::RoomPost { message: &post }).await;
     }
     Ok(Sent { message, replayed })
 }
