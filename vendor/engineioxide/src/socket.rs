@@ -57,6 +57,7 @@
 use std::{
     collections::VecDeque,
     fmt::Debug,
+    pin::Pin,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicU8, Ordering},
@@ -64,20 +65,25 @@ use std::{
     time::Duration,
 };
 
-use crate::{config::EngineIoConfig, errors::Error};
+use crate::{config::EngineIoConfig, errors::Error, queue};
 use bytes::Bytes;
 use engineioxide_core::{Packet, PacketBuf, ProtocolVersion, Str, TransportType};
 use futures_util::FutureExt;
 use http::request::Parts;
 use smallvec::{SmallVec, smallvec};
-use tokio::sync::{
-    Mutex,
-    mpsc::{self, Receiver, error::TrySendError},
-    watch,
-};
+use tokio::sync::{Mutex, Notify, mpsc::error::TrySendError};
 
 pub use engineioxide_core::Sid;
-use tokio_util::sync::CancellationToken;
+use tokio::time::Sleep;
+use tokio_util::{future::FutureExt as _, sync::CancellationToken};
+
+/// The instant `after` from now, or a far future one if it does not fit.
+fn deadline(after: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    // Like `tokio::time::timeout`: about 30 years is "never".
+    now.checked_add(after)
+        .unwrap_or_else(|| now + Duration::from_secs(86400 * 365 * 30))
+}
 
 /// A [`DisconnectReason`] represents the reason why a [`Socket`] was closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,7 +121,7 @@ impl From<&Error> for Option<DisconnectReason> {
 /// A permit to emit a message to the client.
 /// A permit holds a place in the internal channel to send one packet to the client.
 pub struct Permit<'a> {
-    inner: mpsc::Permit<'a, PacketBuf>,
+    inner: queue::Permit<'a, PacketBuf>,
 }
 impl Permit<'_> {
     /// Consume the permit and emit a message to the client.
@@ -156,20 +162,18 @@ impl Permit<'_> {
 
 #[derive(Debug)]
 pub(crate) struct InternalRx {
-    pub buffered_rx: Receiver<PacketBuf>,
-    pub peeked_packet: Option<PacketBuf>,
-    pub volatile_rx: watch::Receiver<Option<PacketBuf>>,
+    /// Buffered packets first, then the latest volatile packet.
+    pub buffered_rx: queue::Receiver<PacketBuf>,
+    /// The packet peeked by a polling request that could not fit it in its payload
+    /// (natter patch: boxed, most sockets never have one).
+    pub peeked_packet: Option<Box<PacketBuf>>,
 }
 
 impl InternalRx {
-    fn new(
-        buffered_rx: Receiver<PacketBuf>,
-        volatile_rx: watch::Receiver<Option<PacketBuf>>,
-    ) -> Self {
+    fn new(buffered_rx: queue::Receiver<PacketBuf>) -> Self {
         Self {
             buffered_rx,
             peeked_packet: None,
-            volatile_rx,
         }
     }
 }
@@ -213,20 +217,16 @@ where
     /// The channel is made of a [`SmallVec`] of [`Packet`]s so that adjacent packets can be sent atomically.
     pub(crate) internal_rx: Mutex<InternalRx>,
 
-    /// Channel to send [PacketBuf] to the internal connection
-    pub(crate) internal_tx: mpsc::Sender<PacketBuf>,
+    /// Channel to send [PacketBuf] to the internal connection.
+    ///
+    /// Volatile [PacketBuf]s bypass its buffer: only the latest one is retained,
+    /// subsequent volatile sends overwrite the previous one.
+    pub(crate) internal_tx: queue::Sender<PacketBuf>,
 
-    /// Channel to send volatile [PacketBuf]s that bypass the internal buffer.
-    /// Uses a [`watch`](tokio::sync::watch) channel so only the latest volatile
-    /// message is retained; subsequent volatile sends overwrite the previous one.
-    volatile_tx: watch::Sender<Option<PacketBuf>>,
-
-    /// Internal channel to receive Pong [`Packets`](Packet) (v4 protocol) or Ping (v3 protocol) in the heartbeat job
-    /// which is running in a separate task
-    heartbeat_rx: Mutex<Receiver<()>>,
-    /// Channel to send Ping [`Packets`](Packet) (v4 protocol) or Ping (v3 protocol) from the connexion to the heartbeat job
-    /// which is running in a separate task
-    pub(crate) heartbeat_tx: mpsc::Sender<()>,
+    /// Signals a Pong [`Packet`] (v4 protocol) or a Ping (v3 protocol) from the connection to
+    /// the heartbeat job. Like a channel of capacity one: a signal given while the job is not
+    /// waiting is kept for its next wait, further ones are merged into it.
+    pub(crate) heartbeat_tx: Notify,
 
     /// A cancellation token that will be triggered when the socket is being closed.
     pub(crate) cancellation_token: CancellationToken,
@@ -255,9 +255,7 @@ where
         close_fn: Box<dyn Fn(Sid, DisconnectReason) + Send + Sync>,
         supports_binary: bool,
     ) -> Self {
-        let (internal_tx, internal_rx) = mpsc::channel(config.max_buffer_size);
-        let (heartbeat_tx, heartbeat_rx) = mpsc::channel(1);
-        let (volatile_tx, volatile_rx) = watch::channel(None);
+        let (internal_tx, internal_rx) = queue::channel(config.max_buffer_size);
 
         Self {
             id: Sid::new(),
@@ -265,13 +263,10 @@ where
             transport: AtomicU8::new(transport as u8),
             upgrading: AtomicBool::new(false),
 
-            internal_rx: Mutex::new(InternalRx::new(internal_rx, volatile_rx)),
+            internal_rx: Mutex::new(InternalRx::new(internal_rx)),
             internal_tx,
 
-            volatile_tx,
-
-            heartbeat_rx: Mutex::new(heartbeat_rx),
-            heartbeat_tx,
+            heartbeat_tx: Notify::new(),
             cancellation_token: CancellationToken::new(),
 
             close_fn,
@@ -307,109 +302,105 @@ where
     ///
     /// Keep a handle to the job so that it can be aborted when the socket is closed
     pub(crate) fn spawn_heartbeat(self: Arc<Self>, interval: Duration, timeout: Duration) {
+        tokio::spawn(self.heartbeat(interval, timeout));
+    }
+
+    /// The heartbeat job, until the socket is closed: spawned as a task of its own, or run
+    /// inside the task of a websocket transport.
+    pub(crate) fn heartbeat(
+        self: Arc<Self>,
+        interval: Duration,
+        timeout: Duration,
+    ) -> impl Future<Output = ()> + Send + 'static {
         let cancellation_token = self.cancellation_token.clone();
 
-        tokio::spawn(
-            cancellation_token
-                .run_until_cancelled_owned(async move {
-                    if let Err(_e) = self.heartbeat_job(interval, timeout).await {
-                        self.close(DisconnectReason::HeartbeatTimeout);
-                        #[cfg(feature = "tracing")]
-                        tracing::debug!(id = ?self.id, "heartbeat error: {_e}");
-                    }
-                })
-                .inspect(|_v| {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!(aborted = _v.is_none(), "heartbeat job completed");
-                }),
-        );
-    }
-
-    /// Heartbeat is sent every `interval` milliseconds by the client and the server `is` expected to respond within `timeout` milliseconds.
-    ///
-    /// If the client or server does not respond within the timeout, the connection is closed.
-    #[cfg(feature = "v3")]
-    async fn heartbeat_job(&self, interval: Duration, timeout: Duration) -> Result<(), Error> {
-        match self.protocol {
-            ProtocolVersion::V3 => self.heartbeat_job_v3(interval, timeout).await,
-            ProtocolVersion::V4 => self.heartbeat_job_v4(interval, timeout).await,
+        // natter patch: `with_cancellation_token_owned` (a plain future) rather than
+        // `run_until_cancelled_owned` (an async fn, which stores the job's future three times).
+        async move {
+            if let Err(_e) = self.heartbeat_job(interval, timeout).await {
+                self.close(DisconnectReason::HeartbeatTimeout);
+                #[cfg(feature = "tracing")]
+                tracing::debug!(id = ?self.id, "heartbeat error: {_e}");
+            }
         }
+        .with_cancellation_token_owned(cancellation_token)
+        .map(|_v| {
+            #[cfg(feature = "tracing")]
+            tracing::debug!(aborted = _v.is_none(), "heartbeat job completed");
+        })
     }
 
-    /// Heartbeat is sent every `interval` milliseconds and the client is expected to respond within `timeout` milliseconds.
+    /// The heartbeat of the v4 protocol: the server sends a ping every `interval` (the first
+    /// one right away) and the client is expected to respond within `timeout`. With the v3
+    /// protocol the client sends a ping every `interval` and the server responds; it is expected
+    /// within `interval + timeout`.
     ///
-    /// If the client does not respond within the timeout, the connection is closed.
-    #[cfg(not(feature = "v3"))]
+    /// If the client does not respond in time, the connection is closed.
+    ///
+    /// natter patch: one flat function with one timer for both the interval and the timeout,
+    /// rather than an `Interval`, a `Timeout` and nested futures: its future is alive as long
+    /// as the socket, and was 1.2 KiB (plus the `Interval`'s own allocation).
     async fn heartbeat_job(&self, interval: Duration, timeout: Duration) -> Result<(), Error> {
-        self.heartbeat_job_v4(interval, timeout).await
-    }
+        let sleep = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(sleep);
 
-    /// Heartbeat is sent every `interval` milliseconds and the client is expected to respond within `timeout` milliseconds.
-    ///
-    /// If the client does not respond within the timeout, the connection is closed.
-    async fn heartbeat_job_v4(&self, interval: Duration, timeout: Duration) -> Result<(), Error> {
-        let mut heartbeat_rx = self
-            .heartbeat_rx
-            .try_lock()
-            .expect("Pong rx should be locked only once");
+        #[cfg(feature = "v3")]
+        if self.protocol == ProtocolVersion::V3 {
+            #[cfg(feature = "tracing")]
+            tracing::debug!(sid = ?self.id, "heartbeat receiver routine started");
+
+            loop {
+                sleep.as_mut().reset(deadline(interval + timeout));
+                self.heartbeat_or_timeout(sleep.as_mut()).await?;
+
+                #[cfg(feature = "tracing")]
+                tracing::trace!(sid = ?self.id, "ping received, sending pong");
+                self.internal_tx
+                    .try_send(smallvec![Packet::Pong])
+                    .map_err(|_| Error::HeartbeatTimeout)?;
+            }
+        }
 
         #[cfg(feature = "tracing")]
         tracing::debug!(sid = ?self.id, "heartbeat sender routine started");
 
-        let mut interval_tick = tokio::time::interval(interval);
-        interval_tick.tick().await;
+        // The ticks of a `tokio::time::interval`: now, then every `interval` from now (late
+        // ticks fire at once).
+        let mut tick = tokio::time::Instant::now();
         // Some clients send the pong packet in first. If that happens, we should consume it.
-        heartbeat_rx.try_recv().ok();
+        self.heartbeat_tx.notified().now_or_never();
         loop {
             // If we are currently upgrading we should pause the heartbeat process
-            if self.is_upgrading() {
-                interval_tick.tick().await;
-                continue;
+            if !self.is_upgrading() {
+                #[cfg(feature = "tracing")]
+                tracing::trace!(sid = ?self.id, "emitting ping");
+
+                self.internal_tx
+                    .try_send(smallvec![Packet::Ping])
+                    .map_err(|_| Error::HeartbeatTimeout)?;
+
+                #[cfg(feature = "tracing")]
+                tracing::trace!(sid = ?self.id, "waiting for pong");
+
+                sleep.as_mut().reset(deadline(timeout));
+                self.heartbeat_or_timeout(sleep.as_mut()).await?;
+
+                #[cfg(feature = "tracing")]
+                tracing::trace!(sid = ?self.id, "pong received");
             }
 
-            #[cfg(feature = "tracing")]
-            tracing::trace!(sid = ?self.id, "emitting ping");
-
-            self.internal_tx
-                .try_send(smallvec![Packet::Ping])
-                .map_err(|_| Error::HeartbeatTimeout)?;
-
-            #[cfg(feature = "tracing")]
-            tracing::trace!(sid = ?self.id, "waiting for pong");
-
-            tokio::time::timeout(timeout, heartbeat_rx.recv())
-                .await
-                .map_err(|_| Error::HeartbeatTimeout)?
-                .ok_or(Error::HeartbeatTimeout)?;
-
-            #[cfg(feature = "tracing")]
-            tracing::trace!(sid = ?self.id, "pong received");
-
-            interval_tick.tick().await;
+            tick += interval;
+            sleep.as_mut().reset(tick);
+            sleep.as_mut().await;
         }
     }
 
-    #[cfg(feature = "v3")]
-    async fn heartbeat_job_v3(&self, interval: Duration, timeout: Duration) -> Result<(), Error> {
-        let mut heartbeat_rx = self
-            .heartbeat_rx
-            .try_lock()
-            .expect("Pong rx should be locked only once");
-
-        #[cfg(feature = "tracing")]
-        tracing::debug!(sid = ?self.id, "heartbeat receiver routine started");
-
-        loop {
-            tokio::time::timeout(interval + timeout, heartbeat_rx.recv())
-                .await
-                .map_err(|_| Error::HeartbeatTimeout)?
-                .ok_or(Error::HeartbeatTimeout)?;
-
-            #[cfg(feature = "tracing")]
-            tracing::trace!(sid = ?self.id, "ping received, sending pong");
-            self.internal_tx
-                .try_send(smallvec![Packet::Pong])
-                .map_err(|_| Error::HeartbeatTimeout)?;
+    /// Waits for a heartbeat signal from the connection, or the timer.
+    async fn heartbeat_or_timeout(&self, timer: Pin<&mut Sleep>) -> Result<(), Error> {
+        tokio::select! {
+            biased;
+            _ = self.heartbeat_tx.notified() => Ok(()),
+            _ = timer => Err(Error::HeartbeatTimeout),
         }
     }
 
@@ -504,7 +495,7 @@ where
     /// Volatile messages may be dropped if the transport is not ready to
     /// receive them.
     ///
-    /// Because volatile messages bypass the main mpsc buffer queue, they may
+    /// Because volatile messages bypass the main buffer queue, they may
     /// arrive out of order relative to regular messages.
     ///
     /// Returns `true` if the message was queued for sending, `false` if it
@@ -546,7 +537,7 @@ where
     }
 
     pub(crate) fn send_volatile(&self, packets: PacketBuf) -> bool {
-        self.volatile_tx.send(Some(packets)).is_ok()
+        self.internal_tx.send_volatile(packets)
     }
 }
 
@@ -558,7 +549,6 @@ impl<D: Default + Send + Sync + 'static> std::fmt::Debug for Socket<D> {
             .field("conn", &self.transport)
             .field("internal_rx", &self.internal_rx)
             .field("internal_tx", &self.internal_tx)
-            .field("heartbeat_rx", &self.heartbeat_rx)
             .field("heartbeat_tx", &self.heartbeat_tx)
             .field("cancellation_token", &self.cancellation_token)
             .field("req_data", &self.req_parts)
@@ -606,9 +596,7 @@ where
         close_fn: Box<dyn Fn(Sid, DisconnectReason) + Send + Sync>,
         buffer_size: usize,
     ) -> (Arc<Socket<D>>, tokio::sync::mpsc::Receiver<Packet>) {
-        let (internal_tx, internal_rx) = mpsc::channel(buffer_size);
-        let (heartbeat_tx, heartbeat_rx) = mpsc::channel(1);
-        let (volatile_tx, volatile_rx) = watch::channel(None);
+        let (internal_tx, internal_rx) = queue::channel(buffer_size);
 
         let sock = Self {
             id: sid,
@@ -616,13 +604,10 @@ where
             transport: AtomicU8::new(TransportType::Websocket as u8),
             upgrading: AtomicBool::new(false),
 
-            internal_rx: Mutex::new(InternalRx::new(internal_rx, volatile_rx)),
+            internal_rx: Mutex::new(InternalRx::new(internal_rx)),
             internal_tx,
 
-            volatile_tx,
-
-            heartbeat_rx: Mutex::new(heartbeat_rx),
-            heartbeat_tx,
+            heartbeat_tx: Notify::new(),
             cancellation_token: CancellationToken::new(),
             close_fn,
 
@@ -633,7 +618,7 @@ where
         };
         let sock = Arc::new(sock);
 
-        let (tx, rx) = mpsc::channel(buffer_size);
+        let (tx, rx) = tokio::sync::mpsc::channel(buffer_size);
         let sock_clone = sock.clone();
         tokio::spawn(async move {
             let mut internal_rx = sock_clone.internal_rx.try_lock().unwrap();

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use futures_util::{
-    SinkExt, StreamExt, TryStreamExt,
+    FutureExt as _, SinkExt, StreamExt, TryStreamExt,
+    future::{Either, OptionFuture},
     stream::{SplitSink, SplitStream},
 };
 use http::{HeaderValue, Request, Response, StatusCode, request::Parts};
@@ -54,32 +55,33 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
     engine: Arc<EngineIo<H>>,
     protocol: ProtocolVersion,
     sid: Option<Sid>,
-    req: Request<R>,
+    mut req: Request<R>,
 ) -> Result<Response<ResponseBody<B>>, Error> {
-    let (parts, body) = req.into_parts();
-    let req = Request::from_parts(parts.clone(), body);
-
-    let ws_key = parts
-        .headers
+    let ws_key = req
+        .headers()
         .get("Sec-WebSocket-Key")
         .ok_or(Error::InvalidWebSocketKey)?
         .clone();
 
-    tokio::spawn(async move {
-        let conn = hyper::upgrade::on(req)
-            .await
-            .map(hyper_util::rt::TokioIo::new);
-
-        let res = match conn {
-            Ok(conn) => on_init(engine.clone(), conn, protocol, sid, parts).await,
+    // natter patch: the connection's task is made of combinators rather than an async block,
+    // which would keep the request and its parts in the task (an async block keeps what it
+    // captures for its whole life, moved out or not) as long as the connection lives.
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let (parts, _body) = req.into_parts();
+    let close_engine = engine.clone();
+    let task = on_upgrade
+        .then(move |conn| match conn {
+            Ok(conn) => {
+                let conn = hyper_util::rt::TokioIo::new(conn);
+                Either::Left(on_init(engine, conn, protocol, sid, parts))
+            }
             Err(_e) => {
                 #[cfg(feature = "tracing")]
                 tracing::debug!("ws upgrade error: {}", _e);
-                return;
+                Either::Right(std::future::ready(Ok(())))
             }
-        };
-
-        match res {
+        })
+        .map(move |res| match res {
             Ok(_) => {
                 #[cfg(feature = "tracing")]
                 tracing::debug!(?sid, "ws closed")
@@ -89,11 +91,11 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
                 #[cfg(feature = "tracing")]
                 tracing::debug!(?sid, "ws closed with error: {_e}");
                 if let Some(sid) = sid {
-                    engine.close_session(sid, DisconnectReason::TransportError);
+                    close_engine.close_session(sid, DisconnectReason::TransportError);
                 }
             }
-        }
-    });
+        });
+    tokio::spawn(task);
 
     Ok(ws_response(&ws_key))
 }
@@ -103,17 +105,48 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
 /// Sends an open packet if it is not an upgrade from a polling request
 ///
 /// Read packets from the websocket and handle them, it will block until the connection is closed
-#[cfg_attr(
-    feature = "tracing",
-    tracing::instrument(level = "trace", name = "init_websocket", skip(engine, conn, req_data))
-)]
-pub async fn on_init<H: EngineIoHandler, S>(
+///
+/// natter patch: the setup (websocket handshake, polling upgrade) runs in a boxed future that is
+/// freed once done, so that the future of the open connection, which lives as long as it, only
+/// holds what an open connection needs: the reader, the writer and the heartbeat job, run
+/// concurrently in the caller's task (one task per connection instead of three).
+pub fn on_init<H: EngineIoHandler, S>(
     engine: Arc<EngineIo<H>>,
     conn: S,
     protocol: ProtocolVersion,
     sid: Option<Sid>,
     req_data: Parts,
-) -> Result<(), Error>
+) -> impl Future<Output = Result<(), Error>> + Send + 'static
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    Box::pin(setup(engine, conn, protocol, sid, req_data)).then(|res| match res {
+        Ok(conn) => Either::Left(run(conn).map(Ok)),
+        Err(e) => Either::Right(std::future::ready(Err(e))),
+    })
+}
+
+/// An open websocket connection, ready to run.
+struct Connection<H: EngineIoHandler, S> {
+    engine: Arc<EngineIo<H>>,
+    socket: Arc<Socket<H::Data>>,
+    ws: WebSocketStream<S>,
+    /// Whether the heartbeat job runs here (a session opened on this websocket), rather than
+    /// in the task of its own of a session opened by polling.
+    heartbeat: bool,
+}
+
+#[cfg_attr(
+    feature = "tracing",
+    tracing::instrument(level = "trace", name = "init_websocket", skip(engine, conn, req_data))
+)]
+async fn setup<H: EngineIoHandler, S>(
+    engine: Arc<EngineIo<H>>,
+    conn: S,
+    protocol: ProtocolVersion,
+    sid: Option<Sid>,
+    req_data: Parts,
+) -> Result<Connection<H, S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -123,10 +156,10 @@ where
         .max_frame_size(Some(engine.config.ws_max_frame_size));
 
     let ws_init = move || WebSocketStream::from_raw_socket(conn, Role::Server, Some(ws_config));
-    let (socket, ws) = if let Some(sid) = sid {
+    if let Some(sid) = sid {
         match engine.get_socket(sid) {
-            None => return Err(Error::UnknownSessionID(sid)),
-            Some(socket) if socket.is_ws() => return Err(Error::MultipleWebsocketRequests),
+            None => Err(Error::UnknownSessionID(sid)),
+            Some(socket) if socket.is_ws() => Err(Error::MultipleWebsocketRequests),
             Some(socket) => {
                 let mut ws = ws_init().await;
 
@@ -148,7 +181,13 @@ where
                         return Err(Error::Upgrade);
                     }
                 }
-                (socket, ws)
+                // The heartbeat job of the polling session goes on in its own task.
+                Ok(Connection {
+                    engine,
+                    socket,
+                    ws,
+                    heartbeat: false,
+                })
             }
         }
     } else {
@@ -159,17 +198,46 @@ where
 
         let mut ws = ws_init().await;
         init_handshake(socket.id, &mut ws, &engine.config).await?;
-        socket
-            .clone()
-            .spawn_heartbeat(engine.config.ping_interval, engine.config.ping_timeout);
-        (socket, ws)
-    };
+        Ok(Connection {
+            engine,
+            socket,
+            ws,
+            heartbeat: true,
+        })
+    }
+}
+
+/// Runs an open connection until its session is closed: the pipe between the internal socket
+/// channel and the websocket, the heartbeat job, and the pipe between the websocket and the
+/// internal socket channel. All of them end when the session is closed (its cancellation token).
+fn run<H: EngineIoHandler, S>(conn: Connection<H, S>) -> impl Future<Output = ()> + Send + 'static
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Connection {
+        engine,
+        socket,
+        ws,
+        heartbeat,
+    } = conn;
+    let heartbeat = heartbeat.then(|| {
+        let (interval, timeout) = (engine.config.ping_interval, engine.config.ping_timeout);
+        socket.clone().heartbeat(interval, timeout)
+    });
     let (tx, rx) = ws.split();
+    let writer = forward_to_socket::<H, S>(socket.clone(), tx);
+    let reader = read_until_closed(engine, rx, socket);
+    futures_util::future::join3(reader, writer, OptionFuture::from(heartbeat)).map(|_| ())
+}
 
-    // Pipe between websocket and internal socket channel.
-    tokio::spawn(forward_to_socket::<H, S>(socket.clone(), tx));
-
-    // pipe between internal socket channel and websocket
+/// Reads the websocket until the session is closed, closing it when the websocket ends.
+async fn read_until_closed<H: EngineIoHandler, S>(
+    engine: Arc<EngineIo<H>>,
+    rx: SplitStream<WebSocketStream<S>>,
+    socket: Arc<Socket<H::Data>>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     match forward_to_handler(&engine, rx, &socket)
         .with_cancellation_token(&socket.cancellation_token)
         .await
@@ -192,7 +260,6 @@ where
             tracing::debug!(sid = %socket.id, "socket is closing");
         }
     }
-    Ok(())
 }
 
 /// Forwards all packets received from a websocket to a EngineIo [`Socket`]
@@ -214,8 +281,8 @@ where
                     break;
                 }
                 Packet::Pong | Packet::Ping => {
-                    // A full channel means that the client is already known to be alive.
-                    socket.heartbeat_tx.try_send(()).ok();
+                    // A signal already pending means that the client is already known to be alive.
+                    socket.heartbeat_tx.notify_one();
                     Ok::<(), Error>(())
                 }
                 Packet::Message(msg) => {
@@ -258,8 +325,7 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     // A polling request that was in progress during the upgrade may still hold the lock.
-    let lock = socket.internal_rx.lock();
-    let Some(mut internal_rx) = lock
+    let Some(mut internal_rx) = (socket.internal_rx.lock())
         .with_cancellation_token(&socket.cancellation_token)
         .await
     else {
@@ -267,75 +333,34 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         tracing::debug!(sid = %socket.id, "session closed before starting the ws writer");
         return;
     };
-    let InternalRx {
-        buffered_rx,
-        volatile_rx,
-        ..
-    } = &mut *internal_rx;
+    let InternalRx { buffered_rx, .. } = &mut *internal_rx;
 
-    // map a packet to a websocket message
-    // It is declared as a macro rather than a closure to avoid ownership issues
-    macro_rules! map_fn {
-            ($item:ident) => {
-                let res = match $item {
-                    Packet::Binary(bin) | Packet::BinaryV3(bin) => {
-                        if socket.protocol == ProtocolVersion::V3 {
-                            // v3 protocol requires packet type as the first byte.
-                            // This requires a new buffer. This is OK as it is only for the V3 protocol.
-                            let mut buff = Vec::with_capacity(bin.len() + 1);
-                            buff.push(0x04);
-                            buff.extend(bin);
-                            tx.feed(Message::Binary(buff.into())).await
-                        } else {
-                            tx.feed(Message::Binary(bin)).await
-                        }
-                    }
-                    // A Noop Packet maybe sent by the server to upgrade from a polling connection
-                    // In the case that the packet was not poll in time it will remain in the buffer and therefore
-                    // it should be discarded here
-                    Packet::Noop => Ok(()),
-                    _ => {
-                        let packet: String = $item.try_into().unwrap();
-                        tx.feed(Message::Text(packet.into())).await
-                    }
+    // Forward buffered packets (then the volatile one) until the channel is closed or the
+    // session is cancelled.
+    //
+    // natter patch: one place awaits the sink (rather than six, from a macro expanded in two
+    // places), which keeps this future, alive as long as the connection, small.
+    loop {
+        let next = tokio::select! {
+            biased;
+            items = buffered_rx.recv() => items,
+            _ = socket.cancellation_token.cancelled() => None,
+        };
+        let Some(mut packets) = next else { break };
+        loop {
+            for item in packets {
+                let Some(msg) = to_message(socket.protocol, item) else {
+                    continue;
                 };
-                if let Err(_e) = res {
+                if let Err(_e) = tx.feed(msg).await {
                     #[cfg(feature = "tracing")]
                     tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
                 }
-            };
-        }
-
-    // Forward buffered packets until the channel is closed or the session is cancelled.
-    loop {
-        tokio::select! {
-            biased;
-            items = buffered_rx.recv() => {
-                match items {
-                    Some(packets) => {
-                        for item in packets {
-                            map_fn!(item);
-                        }
-                        while let Ok(packets) = buffered_rx.try_recv() {
-                            for item in packets {
-                                map_fn!(item);
-                            }
-                        }
-                    }
-                    None => break
-                }
             }
-            _ = socket.cancellation_token.cancelled() => break,
-            Ok(()) = volatile_rx.changed() => {
-                let val = volatile_rx.borrow_and_update().clone();
-                if let Some(packets) = val {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
-                    for item in packets {
-                        map_fn!(item);
-                    }
-                }
-            },
+            match buffered_rx.try_recv() {
+                Some(more) => packets = more,
+                None => break,
+            }
         }
 
         #[cfg(feature = "tracing")]
@@ -349,6 +374,33 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
     tx.flush().await.ok();
     tx.close().await.ok();
 }
+
+/// Maps a packet to a websocket message.
+fn to_message(protocol: ProtocolVersion, packet: Packet) -> Option<Message> {
+    match packet {
+        Packet::Binary(bin) | Packet::BinaryV3(bin) => {
+            if protocol == ProtocolVersion::V3 {
+                // v3 protocol requires packet type as the first byte.
+                // This requires a new buffer. This is OK as it is only for the V3 protocol.
+                let mut buff = Vec::with_capacity(bin.len() + 1);
+                buff.push(0x04);
+                buff.extend(bin);
+                Some(Message::Binary(buff.into()))
+            } else {
+                Some(Message::Binary(bin))
+            }
+        }
+        // A Noop Packet maybe sent by the server to upgrade from a polling connection
+        // In the case that the packet was not poll in time it will remain in the buffer and therefore
+        // it should be discarded here
+        Packet::Noop => None,
+        packet => {
+            let packet: String = packet.into();
+            Some(Message::Text(packet.into()))
+        }
+    }
+}
+
 /// Send a Engine.IO [`OpenPacket`] to initiate a websocket connection
 async fn init_handshake<S>(
     sid: Sid,
