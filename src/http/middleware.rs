@@ -105,16 +105,24 @@ pub async fn transparent_refresh(State(state): State<AppState>, request: Request
 /// whole life.
 /// hyper parses them without copying, as slices of the connection's read buffer, so keeping
 /// them would keep that whole buffer (8 to 16 KiB) alive per socket: measured as the largest
-/// single cost of an idle connection. Copying the few header bytes frees it.
+/// single cost of an idle connection. Copying the few header bytes frees it. The values are
+/// copied into one buffer they share, rather than one allocation each (~0.4 KiB less per
+/// idle socket with a dozen headers).
 pub async fn own_socket_handshake(mut request: Request) -> Request {
     if !request.uri().path().starts_with("/socket.io") {
         return request;
     }
     let borrowed = std::mem::take(request.headers_mut());
+    let mut values = bytes::BytesMut::with_capacity(borrowed.iter().map(|(_, v)| v.len()).sum());
+    for (_, value) in &borrowed {
+        values.extend_from_slice(value.as_bytes());
+    }
+    let mut values = values.freeze();
     let mut owned = axum::http::HeaderMap::with_capacity(borrowed.len());
     for (name, value) in &borrowed {
+        let value = values.split_to(value.len());
         if let (Ok(name), Ok(value)) =
-            (header::HeaderName::from_bytes(name.as_str().as_bytes()), HeaderValue::from_bytes(value.as_bytes()))
+            (header::HeaderName::from_bytes(name.as_str().as_bytes()), HeaderValue::from_maybe_shared(value))
         {
             owned.append(name, value);
         }

@@ -99,8 +99,6 @@ where
     }
 }
 
-/// natter: the most write-buffer capacity a connection keeps once its frames are written.
-const RETAINED_OUT_BUFFER: usize = 4 * 1024;
 
 /// A codec for WebSocket frames.
 #[derive(Debug)]
@@ -192,7 +190,8 @@ impl FrameCodec {
                     // Reserve full message length only once, even for multiple
                     // loops or if WouldBlock errors cause multiple fn calls.
                     self.in_buffer.reserve(len);
-                } else {
+                } else if !self.in_buffer.is_empty() {
+                    // natter: an empty buffer is given its full size by `read_in`.
                     self.in_buffer.reserve(FrameHeader::MAX_SIZE);
                 }
             }
@@ -236,10 +235,19 @@ impl FrameCodec {
     /// Read into available `in_buffer` capacity.
     fn read_in(&mut self, stream: &mut impl Read) -> io::Result<usize> {
         let len = self.in_buffer.len();
+        if len == 0 && self.in_buffer.capacity() < self.in_buf_max_read {
+            // natter: the buffer was released while the connection was idle (below).
+            self.in_buffer.reserve(self.in_buf_max_read);
+        }
         debug_assert!(self.in_buffer.capacity() > len);
         self.in_buffer.resize(self.in_buffer.capacity().min(len + self.in_buf_max_read), 0);
         let size = stream.read(&mut self.in_buffer[len..]);
         self.in_buffer.truncate(len + size.as_ref().copied().unwrap_or(0));
+        // natter: with nothing buffered and nothing to read, the connection is idle: release
+        // the buffer until data arrives instead of keeping it for the connection's whole life.
+        if len == 0 && matches!(&size, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            self.in_buffer = BytesMut::new();
+        }
         size
     }
 
@@ -289,8 +297,8 @@ impl FrameCodec {
             }
             self.out_buffer.drain(0..len);
         }
-        // natter: do not keep a large buffer per idle connection after one large frame.
-        if self.out_buffer.capacity() > RETAINED_OUT_BUFFER {
+        // natter: an idle connection keeps no write buffer (the next frame allocates one).
+        if self.out_buffer.capacity() > 0 {
             self.out_buffer = Vec::new();
         }
 
