@@ -134,6 +134,7 @@ pub async fn append_message(db: &Db, new: NewMessage<'_>) -> DbResult<InsertMess
 }
 
 /// What became of a direct message.
+#[allow(clippy::large_enum_variant)] // one per send, returned once: boxing would only add an allocation
 pub enum DirectAppend {
     /// The receiver does not exist or was deleted: nothing was written.
     ReceiverGone,
@@ -189,6 +190,59 @@ pub async fn append_direct(db: &Db, receiver: &UserId, new: NewMessage<'_>) -> D
     replay_if_raced(db, new.sender, new.idempotency_key, result).await.map(DirectAppend::Appended)
 }
 
+/// What became of a post to a room.
+#[allow(clippy::large_enum_variant)] // as `DirectAppend`
+pub enum RoomAppend {
+    /// The sender is not a member (or there is no such room): nothing was written.
+    NotMember,
+    /// Stored (or replayed), with the room's member ids for the fan-out.
+    Appended { inserted: InsertMessage, members: Vec<String> },
+}
+
+/// A post by `new.sender` to `new.room_id` if the sender is a member, with the members to
+/// tell. On SQLite one job of the writer (see `append_direct`).
+pub async fn append_as_member(db: &Db, new: NewMessage<'_>) -> DbResult<RoomAppend> {
+    const IS_MEMBER: &str = "SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2";
+    const MEMBERS: &str = "SELECT user_id FROM room_members WHERE room_id = $1";
+    let append = Append::new(&new);
+    let room_id = new.room_id.to_string();
+    let (result, members) = match db {
+        Db::Postgres(_) => {
+            if db.fetch_optional::<i32>(IS_MEMBER, args![&room_id, &append.sender]).await?.is_none() {
+                return Ok(RoomAppend::NotMember);
+            }
+            let result = match find_by_idempotency_key(db, &append).await? {
+                Some(existing) => Ok(InsertMessage::Replayed(existing)),
+                None => append_pg(db, &room_id, &append).await.map(InsertMessage::Inserted),
+            };
+            (result, db.fetch_all(MEMBERS, args![&room_id]).await?)
+        }
+        Db::Sqlite(_) => {
+            let outcome = db
+                .transaction((room_id, append), |tx, (room_id, a)| {
+                    Box::pin(async move {
+                        if tx.fetch_optional::<i32>(IS_MEMBER, args![room_id, &a.sender]).await?.is_none() {
+                            return Ok(None);
+                        }
+                        let inserted = match replay_in(tx, a).await? {
+                            Some(existing) => InsertMessage::Replayed(existing),
+                            None => InsertMessage::Inserted(append_in(tx, room_id, a).await?),
+                        };
+                        Ok(Some((inserted, tx.fetch_all(MEMBERS, args![room_id]).await?)))
+                    })
+                })
+                .await;
+            match outcome {
+                Ok(None) => return Ok(RoomAppend::NotMember),
+                Ok(Some((inserted, members))) => (Ok(inserted), members),
+                Err(e) => (Err(e), Vec::new()),
+            }
+        }
+    };
+    let inserted = replay_if_raced(db, new.sender, new.idempotency_key, result).await?;
+    Ok(RoomAppend::Appended { inserted, members })
+}
+
 /// Two sends with one idempotency key raced and the other one won: its message.
 async fn replay_if_raced(
     db: &Db,
@@ -198,7 +252,8 @@ async fn replay_if_raced(
 ) -> DbResult<InsertMessage> {
     match (result, key) {
         (Err(e), Some(key)) if e.is_unique_violation() => {
-            let append = Append { sender: sender.to_string(), text: None, image: None, idempotency_key: Some(key.into()) };
+            let append =
+                Append { sender: sender.to_string(), text: None, image: None, idempotency_key: Some(key.into()) };
             match find_by_idempotency_key(db, &append).await? {
                 Some(existing) => Ok(InsertMessage::Replayed(existing)),
                 None => Err(e),

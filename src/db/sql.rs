@@ -670,10 +670,16 @@ fn writer_loop(
     }
 }
 
+/// A transaction-control statement, prepared once per connection (they run several times
+/// per commit; parsing each anew showed in profiles).
+fn control(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.raw_execute().map(|_| ())
+}
+
 /// One transaction for the whole batch, a savepoint per write, one commit.
 fn commit_batch(conn: &mut rusqlite::Connection, batch: &mut Vec<Box<dyn WriteJob>>) {
     let single = batch.len() == 1;
-    let begun = conn.execute_batch("BEGIN IMMEDIATE").map_err(DbError::from);
+    let begun = control(conn, "BEGIN IMMEDIATE").map_err(DbError::from);
     if let Err(e) = &begun {
         for job in batch.drain(..) {
             job.finish(Err(e));
@@ -686,16 +692,19 @@ fn commit_batch(conn: &mut rusqlite::Connection, batch: &mut Vec<Box<dyn WriteJo
             all_ok = job.run(conn);
             break;
         }
-        let ok = conn.execute_batch("SAVEPOINT w").is_ok() && job.run(conn);
-        let end = if ok { "RELEASE w" } else { "ROLLBACK TO w; RELEASE w" };
-        if let Err(e) = conn.execute_batch(end) {
+        let ok = control(conn, "SAVEPOINT w").is_ok() && job.run(conn);
+        let ended = if ok {
+            control(conn, "RELEASE w")
+        } else {
+            control(conn, "ROLLBACK TO w").and(control(conn, "RELEASE w"))
+        };
+        if let Err(e) = ended {
             tracing::error!(error = %e, "ending a savepoint failed");
         }
     }
-    let committed = if all_ok { conn.execute_batch("COMMIT") } else { conn.execute_batch("ROLLBACK") };
-    let committed = committed.map_err(DbError::from);
+    let committed = control(conn, if all_ok { "COMMIT" } else { "ROLLBACK" }).map_err(DbError::from);
     if committed.is_err() && !conn.is_autocommit() {
-        let _ = conn.execute_batch("ROLLBACK");
+        let _ = control(conn, "ROLLBACK");
     }
     let outcome = committed.as_ref().map(|_| ());
     for job in batch.drain(..) {

@@ -2,7 +2,7 @@
 //! edits and deletes. Every write commits first; events go out after.
 
 use crate::auth::AuthUser;
-use crate::db::messages::{self, DirectAppend, InsertMessage, MessageRow, NewMessage, Page};
+use crate::db::messages::{self, DirectAppend, InsertMessage, MessageRow, NewMessage, Page, RoomAppend};
 use crate::db::rooms;
 use crate::domain::{MessageId, MessageText, Role, UserId, now_ms};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrors};
@@ -55,6 +55,8 @@ enum Target<'a> {
     Direct(&'a UserId),
     /// A room the caller belongs to (checked by the caller of `append_and_publish`).
     Room(&'a str),
+    /// A room, if the caller belongs to it (else 404, nothing written).
+    MemberRoom(&'a str),
 }
 
 /// Stores the image (if any), appends the message to a room the caller belongs to, then
@@ -68,12 +70,41 @@ pub async fn append_and_publish(
     append_and_publish_to(state, caller, Target::Room(room_id), input).await
 }
 
+/// Posts to a room if the caller is a member (404 if not): the check, the append and the
+/// member list for the fan-out in one store call.
+pub async fn post_as_member(
+    state: &AppState,
+    caller: &AuthUser,
+    room_id: &str,
+    input: SendMessage<'_>,
+) -> ApiResult<Sent> {
+    append_and_publish_to(state, caller, Target::MemberRoom(room_id), input).await
+}
+
 async fn append_and_publish_to(
     state: &AppState,
     caller: &AuthUser,
     target: Target<'_>,
     input: SendMessage<'_>,
 ) -> ApiResult<Sent> {
+    // The store checks the receiver or the membership again when it writes; checked first
+    // where the request would otherwise fail on its content (a 404 comes before a 400) or
+    // store an image for a message that cannot be written.
+    if check_content(&input).is_err() || matches!(input.image, Some(ImageInput::DataUrl(_) | ImageInput::Url(_))) {
+        match target {
+            Target::Direct(receiver) => {
+                if crate::db::users::find_user(&state.db, receiver).await?.is_none_or(|u| u.deleted_at.is_some()) {
+                    return Err(ApiError::NotFound("User not found".into()));
+                }
+            }
+            Target::MemberRoom(room_id) => {
+                if !rooms::is_member(&state.db, room_id, &caller.id).await? {
+                    return Err(crate::services::rooms::room_not_found());
+                }
+            }
+            Target::Room(_) => {}
+        }
+    }
     check_content(&input)?;
     let image = match input.image {
         Some(image) => Some(media::resolve_image(state, &caller.id, "image", image).await?).filter(|u| !u.is_empty()),
@@ -86,8 +117,16 @@ async fn append_and_publish_to(
         image: image.as_deref(),
         idempotency_key: input.idempotency_key.as_deref(),
     };
+    let mut members = None;
     let inserted = match target {
         Target::Room(room_id) => messages::append_message(&state.db, new(room_id)).await?,
+        Target::MemberRoom(room_id) => match messages::append_as_member(&state.db, new(room_id)).await? {
+            RoomAppend::NotMember => return Err(crate::services::rooms::room_not_found()),
+            RoomAppend::Appended { inserted, members: ids } => {
+                members = Some(ids);
+                inserted
+            }
+        },
         Target::Direct(receiver) => match messages::append_direct(&state.db, receiver, new("")).await? {
             DirectAppend::Appended(inserted) => inserted,
             DirectAppend::ReceiverGone => return Err(ApiError::NotFound("User not found".into())),
@@ -106,11 +145,12 @@ async fn append_and_publish_to(
         InsertMessage::Replayed(row) => (row, true),
     };
     let room_id = row.room_id.clone();
-    let members = match row.direct_key.as_deref().and_then(|key| key.split_once(':')) {
+    let members = match (members, row.direct_key.as_deref().and_then(|key| key.split_once(':'))) {
+        (Some(members), _) => members,
         // A direct room's members are in its key: no query on the DM path.
-        Some((a, b)) => vec![a.to_string(), b.to_string()],
-        None if !replayed => rooms::list_member_ids(&state.db, &room_id).await?,
-        None => Vec::new(),
+        (None, Some((a, b))) => vec![a.to_string(), b.to_string()],
+        (None, None) if !replayed => rooms::list_member_ids(&state.db, &room_id).await?,
+        (None, None) => Vec::new(),
     };
     let message = MessageResponse::from(row);
     if !replayed {
