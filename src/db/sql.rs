@@ -416,8 +416,6 @@ async fn retrying<T, F: Future<Output = DbResult<T>>>(
 
 /// Most writes one commit takes. A batch of this many sends takes about a millisecond.
 const MAX_BATCH: usize = 128;
-/// How much of the database file connections map into memory.
-const MMAP_SIZE: i64 = 1 << 30;
 /// Writes waiting for the writer; a caller past this waits for a place.
 const QUEUE: usize = 4096;
 
@@ -507,9 +505,6 @@ fn sqlite_open(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     // Checkpoints run on their own thread (below), never inside a commit.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.pragma_update(None, "foreign_keys", true)?;
-    // Pages are read from the mapped file rather than copied in by a `pread` each: every
-    // commit empties the other connections' page caches, so readers read pages often.
-    conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
     Ok(conn)
 }
 
