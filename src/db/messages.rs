@@ -449,11 +449,13 @@ pub async fn unread_counts(db: &Db, user: &UserId, room_ids: &[String]) -> DbRes
     if room_ids.is_empty() {
         return Ok(Vec::new());
     }
+    // Per room, a count over the index range (room_id, created_at > watermark): as a join
+    // condition PostgreSQL scanned every message of every listed room and filtered after.
     let sql = format!(
-        "SELECT m.room_id, CAST(COUNT(*) AS BIGINT) FROM messages m \
-         JOIN room_members rm ON rm.room_id = m.room_id AND rm.user_id = $1 \
-         WHERE m.room_id IN ({}) AND m.created_at > rm.last_read_at AND m.sender_id <> $1 AND m.deleted_at IS NULL \
-         GROUP BY m.room_id",
+        "SELECT room_id, n FROM (SELECT rm.room_id, (SELECT CAST(COUNT(*) AS BIGINT) FROM messages m \
+           WHERE m.room_id = rm.room_id AND m.created_at > rm.last_read_at AND m.sender_id <> $1 \
+             AND m.deleted_at IS NULL) AS n \
+         FROM room_members rm WHERE rm.user_id = $1 AND rm.room_id IN ({})) counts WHERE n > 0",
         placeholders(2, room_ids.len())
     );
     let mut args = args![user.to_string()];

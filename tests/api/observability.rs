@@ -109,8 +109,11 @@ async fn metrics_count_requests_by_route_template_and_messages_sockets_events_an
     assert_eq!(max, Some(f64::from(app.state.settings.database_pool_size)), "{after}");
     if matches!(crate::BACKEND, Backend::Sqlite) {
         let batches = sample(&after, "natter_db_write_batch_size_count").unwrap_or(0.0);
-        assert!(batches >= 3.0, "the writer's commits are counted with their sizes:
-{after}");
+        assert!(
+            batches >= 3.0,
+            "the writer's commits are counted with their sizes:
+{after}"
+        );
     }
     // Bob coming online is broadcast after the coalescing pause: wait for it.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
