@@ -359,19 +359,19 @@ async fn send(ctx: &Arc<Ctx>, concurrency: usize) -> anyhow::Result<Value> {
         let ctx = ctx2.clone();
         async move {
             let (from, to) = (&ctx.users[2 + 2 * w], &ctx.users[3 + 2 * w]);
-            let response = ctx
-                .http
-                .post(ctx.url(&format!("/api/messages/send/{}", to.id)))
-                .bearer_auth(&from.token)
-                .json(&json!({"text": "benchmark message"}))
-                .send()
-                .await?;
-            expect_ok(response).await?;
-            Ok(())
+            post_text(&ctx, &format!("/api/messages/send/{}", to.id), &from.token).await
         }
     })
     .await;
     Ok(rec.summary(elapsed))
+}
+
+/// One message write: `POST path {"text"}` as the holder of `token`; fails unless 2xx.
+async fn post_text(ctx: &Ctx, path: &str, token: &str) -> anyhow::Result<()> {
+    let body = json!({"text": "benchmark message"});
+    let response = ctx.http.post(ctx.url(path)).bearer_auth(token).json(&body).send().await?;
+    expect_ok(response).await?;
+    Ok(())
 }
 
 async fn post(ctx: &Arc<Ctx>, concurrency: usize) -> anyhow::Result<Value> {
@@ -392,17 +392,7 @@ async fn post(ctx: &Arc<Ctx>, concurrency: usize) -> anyhow::Result<Value> {
     let ctx2 = ctx.clone();
     let (rec, elapsed) = closed_loop(ctx, concurrency, move |w| {
         let (ctx, groups) = (ctx2.clone(), groups.clone());
-        async move {
-            let response = ctx
-                .http
-                .post(ctx.url(&format!("/api/rooms/{}/messages", groups[w])))
-                .bearer_auth(&ctx.users[0].token)
-                .json(&json!({"text": "benchmark message"}))
-                .send()
-                .await?;
-            expect_ok(response).await?;
-            Ok(())
-        }
+        async move { post_text(&ctx, &format!("/api/rooms/{}/messages", groups[w]), &ctx.users[0].token).await }
     })
     .await;
     Ok(rec.summary(elapsed))
