@@ -144,12 +144,20 @@ impl Db {
 
     /// A write of one statement with `RETURNING`: every row it returned.
     pub(crate) async fn write_fetch_all<T: Row>(&self, sql: &'static str, args: Vec<Arg>) -> DbResult<Vec<T>> {
-        self.transaction(args, move |tx, args| Box::pin(tx.fetch_all(sql, args.clone()))).await
+        match self {
+            Self::Postgres(pg) => pg.write_fetch(sql, &args, usize::MAX).await,
+            Self::Sqlite(_) => self.transaction(args, move |tx, args| Box::pin(tx.fetch_all(sql, args.clone()))).await,
+        }
     }
 
     /// A write of one statement with `RETURNING`: the first row it returned, if any.
     pub(crate) async fn write_fetch_optional<T: Row>(&self, sql: &'static str, args: Vec<Arg>) -> DbResult<Option<T>> {
-        self.transaction(args, move |tx, args| Box::pin(tx.fetch_optional(sql, args.clone()))).await
+        match self {
+            Self::Postgres(pg) => Ok(pg.write_fetch(sql, &args, 1).await?.into_iter().next()),
+            Self::Sqlite(_) => {
+                self.transaction(args, move |tx, args| Box::pin(tx.fetch_optional(sql, args.clone()))).await
+            }
+        }
     }
 
     /// A multi-statement write, all or nothing. `body` gets the transaction and `data`;

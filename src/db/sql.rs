@@ -382,6 +382,12 @@ impl PgStore {
         retrying(self.retries, false, || pg_execute(&self.pool, sql, args)).await
     }
 
+    /// A write of one statement with `RETURNING`, in its own implicit transaction (one round
+    /// trip: no `BEGIN`/`COMMIT`).
+    pub(crate) async fn write_fetch<T: Row>(&self, sql: &str, args: &[Arg], max: usize) -> DbResult<Vec<T>> {
+        retrying(self.retries, false, || pg_fetch(&self.pool, sql, args, max)).await
+    }
+
     pub(crate) async fn transaction<S, R>(&self, data: &S, body: &impl TxBody<S, R>) -> DbResult<R> {
         retrying(self.retries, false, || async {
             let mut tx = self.pool.begin().await?;
