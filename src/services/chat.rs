@@ -93,9 +93,7 @@ async fn append_and_publish_to(
     if check_content(&input).is_err() || matches!(input.image, Some(ImageInput::DataUrl(_) | ImageInput::Url(_))) {
         match target {
             Target::Direct(receiver) => {
-                if crate::db::users::find_user(&state.db, receiver).await?.is_none_or(|u| u.deleted_at.is_some()) {
-                    return Err(ApiError::NotFound("User not found".into()));
-                }
+                crate::services::users::get(state, receiver).await?;
             }
             Target::MemberRoom(room_id) => {
                 if !rooms::is_member(&state.db, room_id, &caller.id).await? {
