@@ -114,10 +114,12 @@ const LAST_ID: &str = "SELECT last_message_id FROM rooms WHERE id = $1";
 pub async fn append_message(db: &Db, new: NewMessage<'_>) -> DbResult<InsertMessage> {
     let append = Append::new(&new);
     let result = match db {
-        Db::Postgres(_) => match find_by_idempotency_key(db, &append).await? {
-            Some(existing) => Ok(InsertMessage::Replayed(existing)),
-            None => append_pg(db, new.room_id, &append).await.map(InsertMessage::Inserted),
-        },
+        Db::Postgres(_) => {
+            match find_by_idempotency_key(db, &append.sender, append.idempotency_key.as_deref()).await? {
+                Some(existing) => Ok(InsertMessage::Replayed(existing)),
+                None => append_pg(db, new.room_id, &append).await.map(InsertMessage::Inserted),
+            }
+        }
         Db::Sqlite(_) => {
             db.transaction((new.room_id.to_string(), append), |tx, (room_id, a)| {
                 Box::pin(async move {
@@ -155,7 +157,9 @@ pub async fn append_direct(db: &Db, receiver: &UserId, new: NewMessage<'_>) -> D
     let append = Append::new(&new);
     let result = match db {
         Db::Postgres(_) => {
-            if let Some(existing) = find_by_idempotency_key(db, &append).await? {
+            if let Some(existing) =
+                find_by_idempotency_key(db, &append.sender, append.idempotency_key.as_deref()).await?
+            {
                 return Ok(DirectAppend::Appended(InsertMessage::Replayed(existing)));
             }
             match db.fetch_optional::<Option<String>>(TARGET, target).await? {
@@ -195,27 +199,29 @@ pub async fn append_direct(db: &Db, receiver: &UserId, new: NewMessage<'_>) -> D
 pub enum RoomAppend {
     /// The sender is not a member (or there is no such room): nothing was written.
     NotMember,
-    /// Stored (or replayed), with the room's member ids for the fan-out.
+    /// Stored, with the room's member ids for the fan-out (none for a replay).
     Appended { inserted: InsertMessage, members: Vec<String> },
 }
 
 /// A post by `new.sender` to `new.room_id` if the sender is a member, with the members to
 /// tell. On SQLite one job of the writer (see `append_direct`).
 pub async fn append_as_member(db: &Db, new: NewMessage<'_>) -> DbResult<RoomAppend> {
-    const IS_MEMBER: &str = "SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2";
-    const MEMBERS: &str = "SELECT user_id FROM room_members WHERE room_id = $1";
+    use super::rooms::{IS_MEMBER, MEMBER_IDS};
     let append = Append::new(&new);
     let room_id = new.room_id.to_string();
+    // A replay tells nobody, so it needs no member list.
     let (result, members) = match db {
         Db::Postgres(_) => {
-            if db.fetch_optional::<i32>(IS_MEMBER, args![&room_id, &append.sender]).await?.is_none() {
+            if !super::rooms::is_member(db, &room_id, new.sender).await? {
                 return Ok(RoomAppend::NotMember);
             }
-            let result = match find_by_idempotency_key(db, &append).await? {
-                Some(existing) => Ok(InsertMessage::Replayed(existing)),
-                None => append_pg(db, &room_id, &append).await.map(InsertMessage::Inserted),
-            };
-            (result, db.fetch_all(MEMBERS, args![&room_id]).await?)
+            match find_by_idempotency_key(db, &append.sender, append.idempotency_key.as_deref()).await? {
+                Some(existing) => (Ok(InsertMessage::Replayed(existing)), Vec::new()),
+                None => {
+                    let result = append_pg(db, &room_id, &append).await.map(InsertMessage::Inserted);
+                    (result, super::rooms::list_member_ids(db, &room_id).await?)
+                }
+            }
         }
         Db::Sqlite(_) => {
             let outcome = db
@@ -224,11 +230,13 @@ pub async fn append_as_member(db: &Db, new: NewMessage<'_>) -> DbResult<RoomAppe
                         if tx.fetch_optional::<i32>(IS_MEMBER, args![room_id, &a.sender]).await?.is_none() {
                             return Ok(None);
                         }
-                        let inserted = match replay_in(tx, a).await? {
-                            Some(existing) => InsertMessage::Replayed(existing),
-                            None => InsertMessage::Inserted(append_in(tx, room_id, a).await?),
-                        };
-                        Ok(Some((inserted, tx.fetch_all(MEMBERS, args![room_id]).await?)))
+                        Ok(Some(match replay_in(tx, a).await? {
+                            Some(existing) => (InsertMessage::Replayed(existing), Vec::new()),
+                            None => {
+                                let inserted = InsertMessage::Inserted(append_in(tx, room_id, a).await?);
+                                (inserted, tx.fetch_all(MEMBER_IDS, args![room_id]).await?)
+                            }
+                        }))
                     })
                 })
                 .await;
@@ -252,9 +260,7 @@ async fn replay_if_raced(
 ) -> DbResult<InsertMessage> {
     match (result, key) {
         (Err(e), Some(key)) if e.is_unique_violation() => {
-            let append =
-                Append { sender: sender.to_string(), text: None, image: None, idempotency_key: Some(key.into()) };
-            match find_by_idempotency_key(db, &append).await? {
+            match find_by_idempotency_key(db, &sender.to_string(), Some(key)).await? {
                 Some(existing) => Ok(InsertMessage::Replayed(existing)),
                 None => Err(e),
             }
@@ -327,9 +333,10 @@ async fn append_pg(db: &Db, room_id: &str, a: &Append) -> DbResult<MessageRow> {
     }
 }
 
-async fn find_by_idempotency_key(db: &Db, a: &Append) -> DbResult<Option<MessageRow>> {
-    match &a.idempotency_key {
-        Some(key) => db.fetch_optional(FIND_BY_IDEMPOTENCY_KEY, args![&a.sender, key]).await,
+/// The sender's earlier message with this idempotency key.
+async fn find_by_idempotency_key(db: &Db, sender: &str, key: Option<&str>) -> DbResult<Option<MessageRow>> {
+    match key {
+        Some(key) => db.fetch_optional(FIND_BY_IDEMPOTENCY_KEY, args![sender, key]).await,
         None => Ok(None),
     }
 }

@@ -129,17 +129,13 @@ pub async fn ensure_group_room(db: &Db, new: NewGroupRoom<'_>, now: i64) -> DbRe
     const FIND: &str = "SELECT id FROM rooms WHERE member_key = $1";
     const ADD_MEMBER: &str = "INSERT INTO room_members (room_id, user_id, joined_at) VALUES ($1, $2, $3) \
          ON CONFLICT (room_id, user_id) DO NOTHING";
-    let data = (
-        RoomId::new().to_string(),
-        args![new.room_type, new.name, new.member_key, new.creator.to_string(), now],
-        new.members.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        new.member_key.map(str::to_string),
-    );
-    db.transaction(data, move |tx, (id, create, members, member_key)| {
+    let id = RoomId::new().to_string();
+    let create = args![&id, new.room_type, new.name, new.member_key, new.creator.to_string(), now];
+    let members: Vec<String> = new.members.iter().map(ToString::to_string).collect();
+    let member_key = new.member_key.map(str::to_string);
+    db.transaction((id, create, members, member_key), move |tx, (id, create, members, member_key)| {
         Box::pin(async move {
-            let mut create_args = args![id];
-            create_args.extend(create.iter().cloned());
-            if tx.execute(CREATE, create_args).await? != 1 {
+            if tx.execute(CREATE, create.clone()).await? != 1 {
                 let existing: String = tx.fetch_one(FIND, args![member_key]).await?;
                 return Ok((existing, false));
             }
@@ -169,10 +165,14 @@ pub async fn find_room(db: &Db, room_id: &str) -> DbResult<Option<RoomRow>> {
     db.fetch_optional(SQL, args![room_id]).await
 }
 
+/// `$2` is a member of room `$1` (a row of `1`), for `is_member` and inside a post's write.
+pub(super) const IS_MEMBER: &str = "SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2";
+/// The member ids of room `$1`, for `list_member_ids` and inside a post's write.
+pub(super) const MEMBER_IDS: &str = "SELECT user_id FROM room_members WHERE room_id = $1";
+
 /// Whether `user` is a member of `room_id`.
 pub async fn is_member(db: &Db, room_id: &str, user: &UserId) -> DbResult<bool> {
-    const SQL: &str = "SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2";
-    let found: Option<i32> = db.fetch_optional(SQL, args![room_id, user.to_string()]).await?;
+    let found: Option<i32> = db.fetch_optional(IS_MEMBER, args![room_id, user.to_string()]).await?;
     Ok(found.is_some())
 }
 
@@ -240,8 +240,7 @@ pub async fn list_members(db: &Db, room_ids: &[String]) -> DbResult<Vec<MemberRo
 
 /// The ids of a room's members, for fan-out.
 pub async fn list_member_ids(db: &Db, room_id: &str) -> DbResult<Vec<String>> {
-    const SQL: &str = "SELECT user_id FROM room_members WHERE room_id = $1";
-    db.fetch_all(SQL, args![room_id]).await
+    db.fetch_all(MEMBER_IDS, args![room_id]).await
 }
 
 /// Moves the member's read mark forward to `at` (never backwards). Returns false when the
