@@ -450,28 +450,30 @@ pub async fn find_messages_by_ids(db: &Db, ids: &[String]) -> DbResult<Vec<Messa
     db.fetch_all(&sql, ids.iter().map(super::sql::Arg::from).collect()).await
 }
 
-/// For each of `room_ids`, how many live messages from others arrived after `user`'s read
-/// watermark. Rooms with none are absent. One query per page of rooms.
-pub async fn unread_counts(db: &Db, user: &UserId, room_ids: &[String]) -> DbResult<Vec<(String, i64)>> {
-    if room_ids.is_empty() {
+/// For each `(room id, read watermark)`, how many live messages from others arrived after
+/// the watermark. Rooms with none are absent. One query per page of rooms.
+pub async fn unread_counts(db: &Db, user: &UserId, marks: &[(&str, i64)]) -> DbResult<Vec<(String, i64)>> {
+    if marks.is_empty() {
         return Ok(Vec::new());
     }
-    // Per room, a count over the index range (room_id, created_at > watermark): as a join
-    // condition PostgreSQL scanned every message of every listed room and filtered after.
+    // Per room, a count over the index range (room_id, id >= the first id after the
+    // watermark): ids carry their creation time, so no index on created_at is kept.
+    let rows: Vec<String> = (0..marks.len()).map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3)).collect();
     let sql = format!(
-        "SELECT room_id, n FROM (SELECT rm.room_id, (SELECT CAST(COUNT(*) AS BIGINT) FROM messages m \
-           WHERE m.room_id = rm.room_id AND m.created_at > rm.last_read_at AND m.sender_id <> $1 \
-             AND m.deleted_at IS NULL) AS n \
-         FROM room_members rm WHERE rm.user_id = $1 AND rm.room_id IN ({})) counts WHERE n > 0",
-        placeholders(2, room_ids.len())
+        "SELECT room_id, n FROM (SELECT v.column1 AS room_id, (SELECT CAST(COUNT(*) AS BIGINT) FROM messages m \
+           WHERE m.room_id = v.column1 AND m.id >= v.column2 AND m.sender_id <> $1 AND m.deleted_at IS NULL) AS n \
+         FROM (VALUES {}) v) counts WHERE n > 0",
+        rows.join(", ")
     );
     let mut args = args![user.to_string()];
-    args.extend(room_ids.iter().map(super::sql::Arg::from));
+    for (room, read_at) in marks {
+        args.extend(args![*room, MessageId::first_after_ms(*read_at).to_string()]);
+    }
     db.fetch_all(&sql, args).await
 }
 
-/// The caller's unread count in one room.
-pub async fn unread_count(db: &Db, user: &UserId, room_id: &str) -> DbResult<i64> {
-    let counts = unread_counts(db, user, &[room_id.to_string()]).await?;
+/// The caller's unread count in one room, given their read watermark there.
+pub async fn unread_count(db: &Db, user: &UserId, room_id: &str, read_at: i64) -> DbResult<i64> {
+    let counts = unread_counts(db, user, &[(room_id, read_at)]).await?;
     Ok(counts.first().map_or(0, |(_, n)| *n))
 }

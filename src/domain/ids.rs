@@ -69,6 +69,14 @@ impl MessageId {
         Self(Uuid::new_v7(ts))
     }
 
+    /// The smallest id created after `ms` (milliseconds since the epoch): a message was
+    /// created after `ms` exactly when its id is at or above this one, so "newer than a time"
+    /// is a range over the `(room_id, id)` index and needs no index on the time.
+    pub fn first_after_ms(ms: i64) -> Self {
+        let next = u128::try_from(ms.saturating_add(1)).unwrap_or(0) & ((1 << 48) - 1);
+        Self(Uuid::from_u128(next << 80))
+    }
+
     /// The creation time embedded in the id, in milliseconds since the epoch.
     pub fn created_ms(&self) -> i64 {
         let bytes = self.0.as_bytes();
@@ -100,6 +108,19 @@ mod tests {
         assert_eq!(next.created_ms(), future.created_ms());
         let fresh = MessageId::next_after(None);
         assert!((fresh.created_ms() - now_ms()).abs() < 5_000);
+    }
+
+    #[test]
+    fn first_after_ms_splits_ids_by_their_time() {
+        let t = now_ms() + 60_000; // ahead of the clock, so next_after bumps within it
+        let bound = MessageId::first_after_ms(t);
+        let at_t = MessageId::at_ms(t);
+        let after = MessageId::at_ms(t + 1);
+        let bumped = MessageId::next_after(Some(at_t));
+        assert!(at_t.to_string() < bound.to_string());
+        assert!(bumped.to_string() < bound.to_string(), "same millisecond, still not after");
+        assert!(after.to_string() >= bound.to_string());
+        assert!(MessageId::first_after_ms(0).to_string() <= MessageId::at_ms(1).to_string());
     }
 
     #[test]

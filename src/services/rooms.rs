@@ -33,8 +33,9 @@ async fn views(state: &AppState, caller: &AuthUser, rows: Vec<MemberRoomRow>) ->
     let last_ids: Vec<String> = rows.iter().filter_map(|r| r.room.last_message_id.clone()).collect();
     let members = rooms::list_members(&state.db, &ids).await?;
     let last_messages = messages::find_messages_by_ids(&state.db, &last_ids).await?;
+    let marks: Vec<(&str, i64)> = rows.iter().map(|r| (r.room.id.as_str(), r.last_read_at)).collect();
     let unread: HashMap<String, i64> =
-        messages::unread_counts(&state.db, &caller.id, &ids).await?.into_iter().collect();
+        messages::unread_counts(&state.db, &caller.id, &marks).await?.into_iter().collect();
 
     let mut members_by_room: HashMap<String, (Vec<UserResponse>, Vec<ReadMark>)> = HashMap::new();
     for m in members {
@@ -287,7 +288,7 @@ pub async fn mark_read(state: &AppState, caller: &AuthUser, room: &RoomId) -> Ap
 /// tutorial's `nModified`).
 pub async fn mark_read_counting(state: &AppState, caller: &AuthUser, room: &RoomId) -> ApiResult<(ReadReceipt, i64)> {
     let row = membership(state, caller, room).await?;
-    let unread = messages::unread_count(&state.db, &caller.id, &row.room.id).await?;
+    let unread = messages::unread_count(&state.db, &caller.id, &row.room.id, row.last_read_at).await?;
     Ok((mark_row_read(state, caller, &row).await?, unread))
 }
 
