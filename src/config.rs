@@ -106,6 +106,36 @@ pub struct Settings {
     /// Largest accepted image (data URL or upload), e.g. `5MiB`.
     #[arg(long, global = true, env = "MAX_IMAGE_BYTES", default_value = "5MiB", value_parser = parse_size)]
     pub max_image_bytes: usize,
+    /// Largest accepted video upload (MP4, WebM, QuickTime, Matroska).
+    #[arg(long, global = true, env = "MAX_VIDEO_BYTES", default_value = "512MiB", value_parser = parse_size)]
+    pub max_video_bytes: usize,
+    /// Largest accepted upload of any other type (served as a download).
+    #[arg(long, global = true, env = "MAX_FILE_BYTES", default_value = "25MiB", value_parser = parse_size)]
+    pub max_file_bytes: usize,
+    /// Where uploads are stored: `file:///path` (default: `DATA_DIR/uploads`) or
+    /// `s3://bucket[/prefix]` (any S3-compatible store; see the STORAGE_S3_* settings).
+    #[arg(long, global = true, env = "STORAGE_URL")]
+    pub storage_url: Option<String>,
+    /// S3 endpoint, for MinIO, Ceph, moto, R2…: `http://127.0.0.1:9000`. Default: AWS.
+    #[arg(long, global = true, env = "STORAGE_S3_ENDPOINT")]
+    pub storage_s3_endpoint: Option<String>,
+    /// S3 region (`AWS_REGION` also works).
+    #[arg(long, global = true, env = "STORAGE_S3_REGION")]
+    pub storage_s3_region: Option<String>,
+    /// S3 access key id (`AWS_ACCESS_KEY_ID` also works).
+    #[arg(long, global = true, env = "STORAGE_S3_ACCESS_KEY_ID", hide_env_values = true)]
+    pub storage_s3_access_key_id: Option<String>,
+    /// S3 secret access key (`AWS_SECRET_ACCESS_KEY` also works).
+    #[arg(long, global = true, env = "STORAGE_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub storage_s3_secret_access_key: Option<String>,
+    /// Path-style requests (`endpoint/bucket/key`), what MinIO, Ceph and moto expect; false
+    /// for virtual-hosted style (`bucket.endpoint/key`).
+    #[arg(long, global = true, env = "STORAGE_S3_PATH_STYLE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub storage_s3_path_style: bool,
+    /// Size of each part of a multipart upload to S3 (at least 5MiB, S3's minimum): the
+    /// most an upload holds in memory.
+    #[arg(long, global = true, env = "STORAGE_PART_SIZE", default_value = "5MiB", value_parser = parse_size)]
+    pub storage_part_size: usize,
     /// Minimum password length (6 to 128).
     #[arg(long, global = true, env = "PASSWORD_MIN_LENGTH", default_value_t = 8)]
     pub password_min_length: usize,
@@ -178,6 +208,15 @@ impl Settings {
             static_dir: None,
             body_limit: 10 * 1024 * 1024,
             max_image_bytes: 5 * 1024 * 1024,
+            max_video_bytes: 512 * 1024 * 1024,
+            max_file_bytes: 25 * 1024 * 1024,
+            storage_url: None,
+            storage_s3_endpoint: None,
+            storage_s3_region: None,
+            storage_s3_access_key_id: None,
+            storage_s3_secret_access_key: None,
+            storage_s3_path_style: true,
+            storage_part_size: 5 * 1024 * 1024,
             password_min_length: 8,
             password_hash: HashAlgorithm::Argon2,
             bcrypt_cost: 4,
@@ -237,6 +276,9 @@ impl Settings {
             && secret.len() < 32
         {
             bail!("JWT_SECRET must be at least 32 bytes");
+        }
+        if self.storage_part_size < 5 * 1024 * 1024 {
+            bail!("STORAGE_PART_SIZE must be at least 5MiB (S3's smallest multipart part)");
         }
         if !(4..=31).contains(&self.bcrypt_cost) {
             bail!("BCRYPT_COST must be between 4 and 31");

@@ -21,6 +21,8 @@ pub enum ErrorCode {
     MalformedJson,
     InvalidCredentials,
     InvalidImage,
+    /// An upload of a type the field does not take (a non-video `videoFile`, say).
+    InvalidMedia,
     InvalidCursor,
     Unauthorized,
     Forbidden,
@@ -32,6 +34,9 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
+    /// A dependency the request needs is down (file storage): retry later.
+    StorageUnavailable,
+    RangeNotSatisfiable,
     InternalError,
 }
 
@@ -102,6 +107,10 @@ pub enum ApiError {
     UnsupportedMediaType(Msg),
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    #[error("range not satisfiable for {0} bytes")]
+    RangeNotSatisfiable(u64),
+    #[error("unavailable: {1}")]
+    Unavailable(ErrorCode, Msg),
     #[error("route not found")]
     RouteNotFound,
     #[error("method not allowed")]
@@ -143,6 +152,8 @@ impl ApiError {
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, C::PayloadTooLarge),
             Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, C::UnsupportedMediaType),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, C::RateLimited),
+            Self::Unavailable(code, _) => (StatusCode::SERVICE_UNAVAILABLE, *code),
+            Self::RangeNotSatisfiable(_) => (StatusCode::RANGE_NOT_SATISFIABLE, C::RangeNotSatisfiable),
             Self::RouteNotFound => (StatusCode::NOT_FOUND, C::RouteNotFound),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, C::MethodNotAllowed),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, C::InternalError),
@@ -158,8 +169,10 @@ impl ApiError {
             | Self::NotFound(m)
             | Self::Conflict(_, m)
             | Self::PayloadTooLarge(m)
-            | Self::UnsupportedMediaType(m) => m,
+            | Self::UnsupportedMediaType(m)
+            | Self::Unavailable(_, m) => m,
             Self::RateLimited { .. } => "Too many requests, try again later",
+            Self::RangeNotSatisfiable(_) => "The requested range is outside the file",
             Self::RouteNotFound => "Route not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Internal(_) => "Internal server error",
@@ -209,6 +222,14 @@ impl IntoResponse for ApiError {
             }
             Self::RateLimited { retry_after_secs } => {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            Self::RangeNotSatisfiable(len) => {
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                    response.headers_mut().insert(header::CONTENT_RANGE, v);
+                }
+            }
+            Self::Unavailable(..) => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}
         }

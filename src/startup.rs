@@ -57,8 +57,7 @@ impl AppState {
         let jwt = Arc::new(JwtKeys::new(&secret, settings.access_token_ttl));
         let hasher =
             PasswordHasher::new(settings.password_hash, settings.bcrypt_cost, settings.hash_concurrency()).await?;
-        let media =
-            MediaStore::local(&settings.upload_dir(), settings.public_url.as_deref(), settings.max_image_bytes)?;
+        let media = MediaStore::from_settings(&settings)?;
         let auth_limits = AuthRateLimits::new(settings.auth_rate_limit_ip, settings.auth_rate_limit_account);
         let sessions = SessionCache::new(settings.auth_cache_ttl);
         let presence = Presence::new(settings.presence_budget as u64);

@@ -81,6 +81,26 @@ pub struct MessageResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = String, format = DateTime)]
     pub edited_at: Option<String>,
+    /// The upload sent with the message (`attachment` of the send request). Private: only
+    /// the room's members are served its URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = UploadView)]
+    pub attachment: Option<Box<serde_json::value::RawValue>>,
+}
+
+/// A stored upload: what `POST /api/uploads` answers and what a message's `attachment` shows.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Upload)]
+pub struct UploadView {
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// Where `GET /uploads/{key}` serves it.
+    pub url: String,
+    /// Sniffed from the bytes, e.g. `image/png`, `video/mp4`, `application/pdf`.
+    #[schema(example = "image/png")]
+    pub content_type: String,
+    pub bytes: u64,
 }
 
 impl From<MessageRow> for MessageResponse {
@@ -100,6 +120,8 @@ impl From<MessageRow> for MessageResponse {
             created_at: rfc3339(row.created_at),
             updated_at: rfc3339(row.updated_at),
             edited_at: row.edited_at.map(rfc3339),
+            // Written by natter at send time; a row that does not parse shows none.
+            attachment: row.attachment.and_then(|json| serde_json::value::RawValue::from_string(json).ok()),
         }
     }
 }

@@ -3,6 +3,9 @@
 //! `postgres://postgres@127.0.0.1:5432/test`, as on the development and CI machines),
 //! dropped when the test ends.
 
+/// Where this test binary's apps store uploads.
+pub const STORAGE: helpers::Storage = helpers::Storage::Local;
+
 /// Which store this test binary runs on.
 pub const BACKEND: helpers::Backend = helpers::Backend::Postgres;
 
@@ -38,5 +41,7 @@ mod startup;
 mod static_files;
 #[path = "api/tokens.rs"]
 mod tokens;
+#[path = "api/uploads.rs"]
+mod uploads;
 #[path = "api/users.rs"]
 mod users;

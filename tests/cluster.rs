@@ -5,6 +5,8 @@
 
 /// The store these tests run on (shared with the `api` helpers).
 pub const BACKEND: helpers::Backend = helpers::Backend::Postgres;
+/// Where this test binary's apps store uploads.
+pub const STORAGE: helpers::Storage = helpers::Storage::Local;
 
 #[path = "api/helpers.rs"]
 #[allow(dead_code)]

@@ -77,6 +77,22 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
+/// The caller if the request carries a valid token; a missing, expired or revoked one is
+/// anonymous (for routes that serve everyone something, like `/uploads`).
+#[derive(Debug, Clone)]
+pub struct MaybeAuthUser(pub Option<AuthUser>);
+
+impl FromRequestParts<AppState> for MaybeAuthUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(token) = access_token(parts) else {
+            return Ok(Self(None));
+        };
+        Ok(Self(crate::services::auth::authenticate(state, &token).await.ok()))
+    }
+}
+
 /// Who is calling, as far as the connection tells.
 #[derive(Debug, Clone)]
 pub struct ClientInfo {

@@ -13,7 +13,7 @@ use crate::domain::{MessageId, UserId};
 macro_rules! message_columns {
     () => {
         "m.id, m.room_id, m.sender_id, m.text, m.image, m.created_at, m.updated_at, m.edited_at, m.deleted_at, \
-         r.direct_key, r.created_by AS room_created_by"
+         r.direct_key, r.created_by AS room_created_by, m.attachment"
     };
 }
 
@@ -31,6 +31,8 @@ pub struct MessageRow {
     /// `"<a>:<b>"` for direct rooms (the two members), `None` for group rooms.
     pub direct_key: Option<String>,
     pub room_created_by: Option<String>,
+    /// The attachment's JSON (`{_id, url, contentType, bytes}`), as written at send time.
+    pub attachment: Option<String>,
 }
 impl_row!(MessageRow {
     id,
@@ -43,7 +45,8 @@ impl_row!(MessageRow {
     edited_at,
     deleted_at,
     direct_key,
-    room_created_by
+    room_created_by,
+    attachment
 });
 
 pub struct NewMessage<'a> {
@@ -51,6 +54,11 @@ pub struct NewMessage<'a> {
     pub sender: &'a UserId,
     pub text: Option<&'a str>,
     pub image: Option<&'a str>,
+    /// The upload the message carries (its attachment or its stored image): members of the
+    /// room may then read it.
+    pub media_id: Option<&'a str>,
+    /// The attachment's JSON, when the upload is an attachment.
+    pub attachment: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
 }
 
@@ -65,6 +73,8 @@ struct Append {
     sender: String,
     text: Option<String>,
     image: Option<String>,
+    media_id: Option<String>,
+    attachment: Option<String>,
     idempotency_key: Option<String>,
 }
 
@@ -74,6 +84,8 @@ impl Append {
             sender: new.sender.to_string(),
             text: new.text.map(str::to_string),
             image: new.image.map(str::to_string),
+            media_id: new.media_id.map(str::to_string),
+            attachment: new.attachment.map(str::to_string),
             idempotency_key: new.idempotency_key.map(str::to_string),
         }
     }
@@ -92,6 +104,7 @@ impl Append {
             deleted_at: None,
             direct_key,
             room_created_by,
+            attachment: self.attachment.clone(),
         }
     }
 }
@@ -285,8 +298,9 @@ async fn append_in(tx: &mut Tx<'_>, room_id: &str, a: &Append) -> DbResult<Messa
     const BUMP_ROOM: &str = "UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3, \
          version = version + 1 \
          WHERE id = $1 AND (last_message_id IS NULL OR last_message_id < $2) RETURNING direct_key, created_by";
-    const INSERT: &str = "INSERT INTO messages (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+    const INSERT: &str = "INSERT INTO messages \
+         (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at, media_id, attachment) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)";
     const SENDER_READ: &str = "UPDATE room_members SET last_read_at = $3 WHERE room_id = $1 AND user_id = $2";
     let mut id = MessageId::next_after(None);
     let room = loop {
@@ -298,7 +312,17 @@ async fn append_in(tx: &mut Tx<'_>, room_id: &str, a: &Append) -> DbResult<Messa
         id = MessageId::next_after(last.as_deref().and_then(MessageId::parse));
     };
     let created_at = id.created_ms();
-    let insert = args![id.to_string(), room_id, &a.sender, &a.text, &a.image, &a.idempotency_key, created_at];
+    let insert = args![
+        id.to_string(),
+        room_id,
+        &a.sender,
+        &a.text,
+        &a.image,
+        &a.idempotency_key,
+        created_at,
+        &a.media_id,
+        &a.attachment
+    ];
     tx.execute(INSERT, insert).await?;
     tx.execute(SENDER_READ, args![room_id, &a.sender, created_at]).await?;
     Ok(a.row(room_id, id, room))
@@ -307,13 +331,15 @@ async fn append_in(tx: &mut Tx<'_>, room_id: &str, a: &Append) -> DbResult<Messa
 /// The append in one statement on PostgreSQL: the room's row lock is taken by the first
 /// CTE and held to the statement's commit, so ids increase in commit order there too.
 async fn append_pg(db: &Db, room_id: &str, a: &Append) -> DbResult<MessageRow> {
-    // $1 room, $2 id, $3 time, $4 sender, $5 text, $6 image, $7 idempotency key.
+    // $1 room, $2 id, $3 time, $4 sender, $5 text, $6 image, $7 idempotency key, $8 media
+    // id, $9 attachment.
     const APPEND_PG: &str = "WITH bumped AS (\
            UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3, version = version + 1 \
            WHERE id = $1 AND (last_message_id IS NULL OR last_message_id < $2) RETURNING direct_key, created_by), \
          inserted AS (\
-           INSERT INTO messages (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at) \
-           SELECT $2, $1, $4, $5, $6, $7, $3, $3 FROM bumped), \
+           INSERT INTO messages \
+             (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at, media_id, attachment) \
+           SELECT $2, $1, $4, $5, $6, $7, $3, $3, $8, $9 FROM bumped), \
          sender_read AS (\
            UPDATE room_members SET last_read_at = $3 WHERE room_id = $1 AND user_id = $4 \
              AND EXISTS (SELECT 1 FROM bumped)) \
@@ -321,7 +347,17 @@ async fn append_pg(db: &Db, room_id: &str, a: &Append) -> DbResult<MessageRow> {
     let mut last = None;
     loop {
         let id = MessageId::next_after(last);
-        let args = args![room_id, id.to_string(), id.created_ms(), &a.sender, &a.text, &a.image, &a.idempotency_key];
+        let args = args![
+            room_id,
+            id.to_string(),
+            id.created_ms(),
+            &a.sender,
+            &a.text,
+            &a.image,
+            &a.idempotency_key,
+            &a.media_id,
+            &a.attachment
+        ];
         if let Some(room) = db.write_fetch_optional(APPEND_PG, args).await? {
             return Ok(a.row(room_id, id, room));
         }

@@ -13,7 +13,7 @@ use super::users::{ListUsersQuery, parse_user_id, user_page};
 use super::{MessageResponse, UserResponse, check_limit};
 use crate::auth::AuthUser;
 use crate::db::messages::Page;
-use crate::domain::{MessageId, MessageText};
+use crate::domain::{MediaId, MessageId, MessageText};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, FieldErrors};
 use crate::services::chat::{self, SendMessage, parse_cursor};
 use crate::services::media::ImageInput;
@@ -125,6 +125,9 @@ pub struct SendMessageRequest {
     /// An image as a base64 `data:` URL, or a URL.
     #[schema(value_type = String)]
     image: Option<String>,
+    /// The `_id` of one of the caller's uploads (`POST /api/uploads`) to attach.
+    #[schema(value_type = String)]
+    attachment: Option<String>,
 }
 
 /// Parses `{text?, image?}`; both absent or empty is a 400 in the service.
@@ -139,6 +142,13 @@ pub fn parse_send<'a>(body: &'a SendMessageRequest, headers: &HeaderMap) -> ApiR
     let image = body.image.as_deref().and_then(|raw| {
         ImageInput::parse(raw).map_err(|r| errors.add("image", r, "image must be an image data URL or a URL")).ok()
     });
+    let attachment = body.attachment.as_deref().filter(|a| !a.is_empty()).and_then(|raw| {
+        let id = MediaId::parse(raw);
+        if id.is_none() {
+            errors.add("attachment", "invalid", "attachment must be the _id of an upload");
+        }
+        id
+    });
     let idempotency_key = match headers.get("idempotency-key").map(|v| v.to_str()) {
         None => None,
         Some(Ok(key)) if !key.is_empty() && key.len() <= 255 => Some(key.to_string()),
@@ -148,7 +158,7 @@ pub fn parse_send<'a>(body: &'a SendMessageRequest, headers: &HeaderMap) -> ApiR
         }
     };
     errors.into_result()?;
-    Ok(SendMessage { text, image, idempotency_key })
+    Ok(SendMessage { text, image, attachment, idempotency_key })
 }
 
 /// Sends a direct message; the receiver gets `newMessage` in real time.

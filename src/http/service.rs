@@ -91,9 +91,14 @@ struct Readiness {
     backend: &'static str,
     /// `local` (single node), `ok` or `unreachable`.
     bus: &'static str,
+    /// File storage: `ok` or `unreachable`.
+    storage: &'static str,
+    /// `local` or `s3`.
+    #[serde(rename = "storageBackend")]
+    storage_backend: &'static str,
 }
 
-/// The store and the event bus are reachable and the node is not shutting down.
+/// The store, the event bus and file storage are reachable and the node is not shutting down.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -101,7 +106,7 @@ struct Readiness {
     security(()),
     responses(
         (status = 200, description = "Ready", body = Readiness),
-        (status = 503, description = "Not ready: store or bus unreachable, or draining", body = Readiness),
+        (status = 503, description = "Not ready: store, bus or file storage unreachable, or draining", body = Readiness),
     )
 )]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
@@ -121,8 +126,9 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) 
             "unreachable"
         }
     };
+    let storage = if state.media.reachable().await { "ok" } else { "unreachable" };
     let draining = state.draining.load(std::sync::atomic::Ordering::Acquire);
-    let ready = store == "ok" && bus != "unreachable" && !draining;
+    let ready = store == "ok" && bus != "unreachable" && storage == "ok" && !draining;
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = Readiness {
         status: if draining {
@@ -135,6 +141,8 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) 
         store,
         backend: state.db.backend_name(),
         bus,
+        storage,
+        storage_backend: state.media.backend_name(),
     };
     (status, Json(body))
 }

@@ -4,10 +4,10 @@
 use crate::auth::AuthUser;
 use crate::db::messages::{self, DirectAppend, InsertMessage, MessageRow, NewMessage, Page, RoomAppend};
 use crate::db::rooms;
-use crate::domain::{MessageId, MessageText, Role, UserId, now_ms};
+use crate::domain::{MediaId, MessageId, MessageText, Role, UserId, now_ms};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrors};
 use crate::realtime::Event;
-use crate::services::media::{self, ImageInput};
+use crate::services::media::{self, ImageInput, Visibility};
 use crate::services::page_cache;
 use crate::startup::AppState;
 use crate::views::{ChatApiUser, MessageResponse, TutorialPost, UserResponse, read_by_recipients};
@@ -15,6 +15,8 @@ use crate::views::{ChatApiUser, MessageResponse, TutorialPost, UserResponse, rea
 pub struct SendMessage<'a> {
     pub text: Option<MessageText>,
     pub image: Option<ImageInput<'a>>,
+    /// One of the caller's uploads (`POST /api/uploads`), by id.
+    pub attachment: Option<MediaId>,
     pub idempotency_key: Option<String>,
 }
 
@@ -43,8 +45,8 @@ pub async fn send_direct(
 }
 
 fn check_content(input: &SendMessage<'_>) -> ApiResult<()> {
-    if input.text.is_none() && matches!(input.image, None | Some(ImageInput::Clear)) {
-        return Err(FieldErrors::single("text", "required", "A message needs text or an image"));
+    if input.text.is_none() && input.attachment.is_none() && matches!(input.image, None | Some(ImageInput::Clear)) {
+        return Err(FieldErrors::single("text", "required", "A message needs text, an image or an attachment"));
     }
     Ok(())
 }
@@ -90,7 +92,9 @@ async fn append_and_publish_to(
     // The store checks the receiver or the membership again when it writes; checked first
     // where the request would otherwise fail on its content (a 404 comes before a 400) or
     // store an image for a message that cannot be written.
-    if check_content(&input).is_err() || matches!(input.image, Some(ImageInput::DataUrl(_) | ImageInput::Url(_))) {
+    let stores_media =
+        matches!(input.image, Some(ImageInput::DataUrl(_) | ImageInput::Url(_))) || input.attachment.is_some();
+    if check_content(&input).is_err() || stores_media {
         match target {
             Target::Direct(receiver) => {
                 crate::services::users::get(state, receiver).await?;
@@ -104,15 +108,29 @@ async fn append_and_publish_to(
         }
     }
     check_content(&input)?;
-    let image = match input.image {
-        Some(image) => Some(media::resolve_image(state, &caller.id, "image", image).await?).filter(|u| !u.is_empty()),
+    let attachment = match &input.attachment {
+        Some(id) => Some(media::attachment(state, caller, id).await?),
         None => None,
+    };
+    // A message's image is private like an attachment: its room's members are served it.
+    let image = match input.image {
+        Some(image) => Some(media::resolve_image(state, &caller.id, "image", image, Visibility::Private).await?),
+        None => None,
+    }
+    .filter(|i| !i.url.is_empty());
+    // A message carries one upload: its attachment, else its stored image.
+    let media_id = match (&attachment, &image) {
+        (Some((id, _)), _) => Some(id.clone()),
+        (None, Some(image)) => image.media_id.map(|id| id.to_string()),
+        (None, None) => None,
     };
     let new = |room_id| NewMessage {
         room_id,
         sender: &caller.id,
         text: input.text.as_ref().map(MessageText::as_str),
-        image: image.as_deref(),
+        image: image.as_ref().map(|i| i.url.as_str()),
+        media_id: media_id.as_deref(),
+        attachment: attachment.as_ref().map(|(_, json)| json.as_str()),
         idempotency_key: input.idempotency_key.as_deref(),
     };
     let mut members = None;

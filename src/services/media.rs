@@ -1,31 +1,126 @@
-//! Uploaded images: decoded from data URLs (or multipart), type checked from the bytes
-//! against an allow-list, size limited, stored through `object_store` (local directory by
-//! default) under server-generated keys, served back from `/uploads/<key>`.
+//! Uploads: images from data URLs, and files of any kind streamed from multipart bodies.
+//! The type is sniffed from the first bytes (never the name or the declared type), each kind
+//! has its size limit, checked while the bytes arrive, and the bytes go through
+//! `object_store` to a local directory (default) or any S3-compatible bucket, one code path.
+//! Files are stored under server-generated keys and served from `/uploads/<key>`; private
+//! ones (message attachments and images) only to those who may read the message.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use anyhow::Context;
 use base64::Engine;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use futures::stream::{BoxStream, Stream, StreamExt};
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::prefix::PrefixStore;
+use object_store::{
+    ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart,
+};
 use sha2::{Digest, Sha256};
 
-use crate::db::media::{self, NewMedia};
+use crate::auth::AuthUser;
+use crate::config::Settings;
+use crate::db::media::{self, MediaRow, NewMedia};
 use crate::domain::{MediaId, UserId, now_ms};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrors};
 use crate::startup::AppState;
+use crate::views::UploadView;
 
-/// Content types accepted, and the file extension each is stored under.
-const ALLOWED: &[(&str, &str)] =
+/// Image types accepted (as images), and the file extension each is stored under.
+const IMAGES: &[(&str, &str)] =
     &[("image/png", "png"), ("image/jpeg", "jpg"), ("image/gif", "gif"), ("image/webp", "webp")];
+/// Video types accepted (as videos): containers a browser or player seeks in.
+const VIDEOS: &[(&str, &str)] = &[
+    ("video/mp4", "mp4"),
+    ("video/x-m4v", "m4v"),
+    ("video/webm", "webm"),
+    ("video/quicktime", "mov"),
+    ("video/x-matroska", "mkv"),
+];
+/// How many leading bytes decide the type.
+const SNIFF_BYTES: usize = 8 * 1024;
+/// Multipart part size on local disk (S3's parts are `STORAGE_PART_SIZE`).
+const LOCAL_PART_BYTES: usize = 1024 * 1024;
+
+/// What an upload is, by its sniffed type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Image,
+    Video,
+    /// Anything else: served as a download (`Content-Disposition: attachment`).
+    File,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Image => "image",
+            Self::Video => "video",
+            Self::File => "file",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "image" => Self::Image,
+            "video" => Self::Video,
+            _ => Self::File,
+        }
+    }
+}
+
+/// Which kinds a field takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    Images,
+    Videos,
+    Any,
+}
+
+impl Accept {
+    fn takes(self, kind: Kind) -> bool {
+        matches!((self, kind), (Self::Any, _) | (Self::Images, Kind::Image) | (Self::Videos, Kind::Video))
+    }
+}
+
+/// Who is served a stored file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Anyone (avatars, public videos).
+    Public,
+    /// Its owner, staff, and members of a room holding a live message that carries it.
+    Private,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    image: u64,
+    video: u64,
+    file: u64,
+}
+
+impl Limits {
+    fn of(&self, kind: Kind) -> u64 {
+        match kind {
+            Kind::Image => self.image,
+            Kind::Video => self.video,
+            Kind::File => self.file,
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct MediaStore {
     store: Arc<dyn ObjectStore>,
+    /// `local` or `s3`, for `/readyz`.
+    backend: &'static str,
     /// Prefix of returned URLs: `PUBLIC_URL` without a trailing slash, or "" for relative URLs.
     public_base: String,
-    max_bytes: usize,
+    limits: Limits,
+    part_size: usize,
 }
 
 /// A stored upload.
@@ -33,27 +128,119 @@ pub struct StoredMedia {
     pub id: MediaId,
     pub url: String,
     pub content_type: &'static str,
-    pub bytes: usize,
+    pub bytes: u64,
+    pub kind: Kind,
+}
+
+impl StoredMedia {
+    pub fn view(&self) -> UploadView {
+        UploadView {
+            id: self.id.to_string(),
+            url: self.url.clone(),
+            content_type: self.content_type.to_string(),
+            bytes: self.bytes,
+        }
+    }
 }
 
 impl MediaStore {
-    pub fn local(dir: &std::path::Path, public_url: Option<&str>, max_bytes: usize) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir)?;
-        let store = LocalFileSystem::new_with_prefix(dir)?;
+    /// The store `STORAGE_URL` names: `file://` (default `DATA_DIR/uploads`) or `s3://`.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        let url = settings.storage_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
+        let (store, backend, part_size): (Arc<dyn ObjectStore>, _, _) = match url {
+            None => (Arc::new(local_store(&settings.upload_dir())?), "local", LOCAL_PART_BYTES),
+            Some(url) if url.starts_with("file://") => {
+                let dir = std::path::PathBuf::from(&url["file://".len()..]);
+                anyhow::ensure!(
+                    dir.is_absolute(),
+                    "STORAGE_URL file:// needs an absolute path, e.g. file:///srv/uploads"
+                );
+                (Arc::new(local_store(&dir)?), "local", LOCAL_PART_BYTES)
+            }
+            Some(url) if url.starts_with("s3://") => (s3_store(settings, url)?, "s3", settings.storage_part_size),
+            Some(_) => anyhow::bail!("STORAGE_URL must start with file:// or s3://"),
+        };
         Ok(Self {
-            store: Arc::new(store),
-            public_base: public_url.unwrap_or("").trim_end_matches('/').to_string(),
-            max_bytes,
+            store,
+            backend,
+            public_base: settings.public_url.as_deref().unwrap_or("").trim_end_matches('/').to_string(),
+            limits: Limits {
+                image: settings.max_image_bytes as u64,
+                video: settings.max_video_bytes as u64,
+                file: settings.max_file_bytes as u64,
+            },
+            part_size,
         })
     }
 
-    pub fn max_bytes(&self) -> usize {
-        self.max_bytes
+    pub fn max_image_bytes(&self) -> usize {
+        usize::try_from(self.limits.image).unwrap_or(usize::MAX)
+    }
+
+    /// The largest upload of any kind: the bound of a multipart body.
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.limits.image.max(self.limits.video).max(self.limits.file)
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        self.backend
     }
 
     fn url_for(&self, key: &str) -> String {
         format!("{}/uploads/{key}", self.public_base)
     }
+
+    /// Whether the storage answers (a listing of an empty prefix: the bucket must exist).
+    pub async fn reachable(&self) -> bool {
+        let probe = StorePath::from("natter-readyz");
+        match tokio::time::timeout(Duration::from_secs(3), self.store.list_with_delimiter(Some(&probe))).await {
+            Ok(Ok(_)) => true,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "readiness: file storage unreachable");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("readiness: file storage did not answer within 3 s");
+                false
+            }
+        }
+    }
+}
+
+fn local_store(dir: &std::path::Path) -> anyhow::Result<LocalFileSystem> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating the upload directory {}", dir.display()))?;
+    Ok(LocalFileSystem::new_with_prefix(dir)?)
+}
+
+/// `s3://bucket[/prefix]` with the STORAGE_S3_* settings over the standard `AWS_*`
+/// environment. Requests fail fast (two retries) so that a bucket that is down turns into
+/// a 503 within seconds instead of holding requests for minutes.
+fn s3_store(settings: &Settings, url: &str) -> anyhow::Result<Arc<dyn ObjectStore>> {
+    let rest = &url["s3://".len()..];
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    anyhow::ensure!(!bucket.is_empty(), "STORAGE_URL s3:// needs a bucket: s3://bucket[/prefix]");
+    let mut builder = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_virtual_hosted_style_request(!settings.storage_s3_path_style)
+        .with_retry(RetryConfig { max_retries: 2, retry_timeout: Duration::from_secs(10), ..Default::default() })
+        .with_client_options(
+            ClientOptions::new().with_connect_timeout(Duration::from_secs(3)).with_timeout(Duration::from_secs(60)),
+        );
+    if let Some(endpoint) = &settings.storage_s3_endpoint {
+        builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
+    }
+    if let Some(region) = &settings.storage_s3_region {
+        builder = builder.with_region(region);
+    }
+    if let Some(key) = &settings.storage_s3_access_key_id {
+        builder = builder.with_access_key_id(key);
+    }
+    if let Some(secret) = &settings.storage_s3_secret_access_key {
+        builder = builder.with_secret_access_key(secret);
+    }
+    let store = builder.build().context("configuring the S3 store (STORAGE_URL, STORAGE_S3_*)")?;
+    let prefix = prefix.trim_matches('/');
+    Ok(if prefix.is_empty() { Arc::new(store) } else { Arc::new(PrefixStore::new(store, prefix)) })
 }
 
 /// What a client may send as an image field: a data URL to store, a URL to keep, or "".
@@ -81,130 +268,348 @@ impl<'a> ImageInput<'a> {
     }
 }
 
-/// Resolves an image field to the URL to store ("" to clear), storing data URLs.
-pub async fn resolve_image(state: &AppState, owner: &UserId, field: &str, input: ImageInput<'_>) -> ApiResult<String> {
+/// An image field resolved: the URL to store ("" to clear) and the upload it stored, if any.
+pub struct ResolvedImage {
+    pub url: String,
+    pub media_id: Option<MediaId>,
+}
+
+/// Resolves an image field, storing data URLs with the given visibility.
+pub async fn resolve_image(
+    state: &AppState,
+    owner: &UserId,
+    field: &str,
+    input: ImageInput<'_>,
+    visibility: Visibility,
+) -> ApiResult<ResolvedImage> {
     match input {
-        ImageInput::Clear => Ok(String::new()),
-        ImageInput::Url(url) => Ok(url.to_string()),
+        ImageInput::Clear => Ok(ResolvedImage { url: String::new(), media_id: None }),
+        ImageInput::Url(url) => Ok(ResolvedImage { url: url.to_string(), media_id: None }),
         ImageInput::DataUrl(data_url) => {
-            let bytes = decode_data_url(data_url, state.media.max_bytes).map_err(|e| e.for_field(field))?;
-            Ok(store_bytes(state, owner, bytes).await.map_err(|e| e.for_field(field))?.url)
+            let bytes = decode_data_url(data_url, state.media.max_image_bytes()).map_err(|e| e.for_field(field))?;
+            let chunks = futures::stream::iter([Ok(Bytes::from(bytes))]);
+            let stored =
+                store_stream(state, owner, Accept::Images, visibility, chunks).await.map_err(|e| e.for_field(field))?;
+            Ok(ResolvedImage { url: stored.url, media_id: Some(stored.id) })
         }
     }
 }
 
-/// Why an image was refused.
+/// Why an upload was refused or failed.
 #[derive(Debug)]
-pub enum ImageError {
-    TooLarge(usize),
+pub enum UploadError {
+    TooLarge {
+        kind: Kind,
+        max: u64,
+    },
+    /// Not a base64 data URL.
     Malformed,
-    UnsupportedType,
+    /// A type the field does not take.
+    Unsupported(Accept),
+    Empty,
+    /// The request body broke off or was malformed mid-file.
+    Body(String),
+    /// The whole request body is over what any upload may be.
+    BodyTooLarge,
+    /// The object store failed (down, refusing, timing out).
+    Storage(object_store::Error),
     Failed(ApiError),
 }
 
-impl ImageError {
-    fn for_field(self, field: &str) -> ApiError {
+impl UploadError {
+    /// The error a client sees, naming the form field.
+    pub fn for_field(self, field: &str) -> ApiError {
         match self {
-            Self::TooLarge(max) => {
-                ApiError::PayloadTooLarge(format!("Image is larger than the {} KiB limit", max / 1024).into())
-            }
+            Self::TooLarge { kind, max } => ApiError::PayloadTooLarge(
+                format!("`{field}`: {} is larger than the {} limit", kind_noun(kind), bytesize::ByteSize(max)).into(),
+            ),
             Self::Malformed => FieldErrors::single(field, "invalid_data_url", "Image must be a base64 data URL"),
-            Self::UnsupportedType => {
-                ApiError::BadRequest(ErrorCode::InvalidImage, "Image must be a PNG, JPEG, GIF or WebP file".into())
+            Self::Unsupported(Accept::Images) => ApiError::BadRequest(
+                ErrorCode::InvalidImage,
+                format!("`{field}` must be a PNG, JPEG, GIF or WebP image").into(),
+            ),
+            Self::Unsupported(_) => ApiError::BadRequest(
+                ErrorCode::InvalidMedia,
+                format!("`{field}` must be a video (MP4, WebM, QuickTime or Matroska)").into(),
+            ),
+            Self::Empty => FieldErrors::single(field, "empty", format!("`{field}` is empty")),
+            Self::BodyTooLarge => {
+                ApiError::PayloadTooLarge("The request body is larger than the largest upload accepted".into())
+            }
+            Self::Body(reason) => {
+                ApiError::BadRequest(ErrorCode::ValidationFailed, format!("Malformed multipart body: {reason}").into())
+            }
+            Self::Storage(e) => {
+                tracing::warn!(error = %e, "file storage failed");
+                storage_unavailable()
             }
             Self::Failed(e) => e,
         }
     }
 }
 
+fn kind_noun(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Image => "the image",
+        Kind::Video => "the video",
+        Kind::File => "the file",
+    }
+}
+
+fn storage_unavailable() -> ApiError {
+    ApiError::Unavailable(ErrorCode::StorageUnavailable, "File storage is unavailable, try again later".into())
+}
+
 /// Decodes `data:<type>;base64,<payload>`. The declared type is ignored: the bytes decide.
-fn decode_data_url(data_url: &str, max_bytes: usize) -> Result<Vec<u8>, ImageError> {
-    let rest = data_url.strip_prefix("data:").ok_or(ImageError::Malformed)?;
-    let (header, payload) = rest.split_once(',').ok_or(ImageError::Malformed)?;
+fn decode_data_url(data_url: &str, max_bytes: usize) -> Result<Vec<u8>, UploadError> {
+    let too_large = || UploadError::TooLarge { kind: Kind::Image, max: max_bytes as u64 };
+    let rest = data_url.strip_prefix("data:").ok_or(UploadError::Malformed)?;
+    let (header, payload) = rest.split_once(',').ok_or(UploadError::Malformed)?;
     if !header.ends_with(";base64") {
-        return Err(ImageError::Malformed);
+        return Err(UploadError::Malformed);
     }
     // Refuse before decoding: base64 is 4 characters per 3 bytes.
     if payload.len() / 4 * 3 > max_bytes + 3 {
-        return Err(ImageError::TooLarge(max_bytes));
+        return Err(too_large());
     }
     let cleaned: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(cleaned.as_bytes())
         .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(cleaned.trim_end_matches('=')))
-        .map_err(|_| ImageError::Malformed)?;
+        .map_err(|_| UploadError::Malformed)?;
     if bytes.len() > max_bytes {
-        return Err(ImageError::TooLarge(max_bytes));
+        return Err(too_large());
     }
     Ok(bytes)
 }
 
-/// The allowed content type of `bytes`, judged by their magic numbers.
-fn sniff(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
-    let kind = infer::get(bytes)?;
-    ALLOWED.iter().copied().find(|(mime, _)| *mime == kind.mime_type())
+/// The kind, content type and extension of a file, judged by its first bytes.
+fn sniff(head: &[u8]) -> (Kind, &'static str, &'static str) {
+    let Some(found) = infer::get(head) else {
+        return (Kind::File, "application/octet-stream", "bin");
+    };
+    let mime = found.mime_type();
+    if let Some((m, ext)) = IMAGES.iter().find(|(m, _)| *m == mime) {
+        (Kind::Image, m, ext)
+    } else if let Some((m, ext)) = VIDEOS.iter().find(|(m, _)| *m == mime) {
+        (Kind::Video, m, ext)
+    } else {
+        (Kind::File, mime, found.extension())
+    }
 }
 
-/// Stores raw image bytes (already size-checked against the caller's limit).
-pub async fn store_bytes(state: &AppState, owner: &UserId, bytes: Vec<u8>) -> Result<StoredMedia, ImageError> {
-    if bytes.len() > state.media.max_bytes {
-        return Err(ImageError::TooLarge(state.media.max_bytes));
+/// A multipart upload in progress; aborted (its parts deleted) if dropped unfinished, e.g.
+/// when the client goes away mid-file.
+struct Multipart(Option<WriteMultipart>);
+
+impl Multipart {
+    fn get(&mut self) -> &mut WriteMultipart {
+        self.0.as_mut().expect("upload in progress")
     }
-    let (content_type, ext) = sniff(&bytes).ok_or(ImageError::UnsupportedType)?;
+    async fn abort(mut self) {
+        if let Some(upload) = self.0.take()
+            && let Err(e) = upload.abort().await
+        {
+            tracing::warn!(error = %e, "aborting an upload");
+        }
+    }
+}
+
+impl Drop for Multipart {
+    fn drop(&mut self) {
+        if let Some(upload) = self.0.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(async move {
+                let _ = upload.abort().await;
+            });
+        }
+    }
+}
+
+/// Streams a file to storage and records it. At most one part (`STORAGE_PART_SIZE`, 1 MiB
+/// on local disk) is held in memory: a file that fits in one part is stored with one put,
+/// a larger one as a multipart upload, one part in flight at a time. The type is sniffed
+/// from the first 8 KiB; crossing the kind's limit aborts the upload, leaving nothing.
+pub async fn store_stream<S>(
+    state: &AppState,
+    owner: &UserId,
+    accept: Accept,
+    visibility: Visibility,
+    mut body: S,
+) -> Result<StoredMedia, UploadError>
+where
+    S: Stream<Item = Result<Bytes, UploadError>> + Unpin,
+{
+    let media = &state.media;
+    // The first bytes decide the type and so the limit.
+    let mut head = BytesMut::new();
+    while head.len() < SNIFF_BYTES {
+        match body.next().await {
+            Some(chunk) => head.extend_from_slice(&chunk?),
+            None => break,
+        }
+    }
+    if head.is_empty() {
+        return Err(UploadError::Empty);
+    }
+    let (kind, content_type, ext) = sniff(&head);
+    if !accept.takes(kind) {
+        return Err(UploadError::Unsupported(accept));
+    }
+    let max = media.limits.of(kind);
+    let too_large = || UploadError::TooLarge { kind, max };
     let id = MediaId::new();
     let key = format!("{id}.{ext}");
-    let size = bytes.len();
-    let sha256 = hex::encode(Sha256::digest(&bytes));
     let location = StorePath::from(key.as_str());
-    state
-        .media
-        .store
-        .put(&location, PutPayload::from(Bytes::from(bytes)))
-        .await
-        .map_err(|e| ImageError::Failed(anyhow::Error::from(e).context("storing an upload").into()))?;
+    let mut hasher = Sha256::new();
+    let mut total = 0u64;
+    // Parts not yet handed to storage; before the multipart upload starts, the whole file.
+    let mut pending: Vec<Bytes> = Vec::new();
+    let mut pending_bytes = 0usize;
+    let mut upload: Option<Multipart> = None;
+    let mut next = Some(head.freeze());
+    loop {
+        let chunk = match next.take() {
+            Some(chunk) => chunk,
+            None => match body.next().await {
+                Some(Ok(chunk)) => chunk,
+                Some(Err(e)) => {
+                    if let Some(u) = upload {
+                        u.abort().await;
+                    }
+                    return Err(e);
+                }
+                None => break,
+            },
+        };
+        total += chunk.len() as u64;
+        if total > max {
+            if let Some(u) = upload {
+                u.abort().await;
+            }
+            return Err(too_large());
+        }
+        hasher.update(&chunk);
+        match &mut upload {
+            Some(u) => {
+                // One part in flight at a time: memory stays at about one part.
+                if let Err(e) = u.get().wait_for_capacity(0).await {
+                    if let Some(u) = upload {
+                        u.abort().await;
+                    }
+                    return Err(UploadError::Storage(e));
+                }
+                u.get().put(chunk);
+            }
+            None => {
+                pending_bytes += chunk.len();
+                pending.push(chunk);
+                if pending_bytes >= media.part_size {
+                    let started = media.store.put_multipart(&location).await.map_err(UploadError::Storage)?;
+                    let mut u = Multipart(Some(WriteMultipart::new_with_chunk_size(started, media.part_size)));
+                    for part in pending.drain(..) {
+                        u.get().put(part);
+                    }
+                    upload = Some(u);
+                }
+            }
+        }
+    }
+    let stored = match upload {
+        Some(mut u) => {
+            let writer = u.0.take().expect("upload in progress");
+            writer.finish().await.map(|_| ())
+        }
+        None => media.store.put(&location, PutPayload::from_iter(pending)).await.map(|_| ()),
+    };
+    stored.map_err(UploadError::Storage)?;
+    let sha256 = hex::encode(hasher.finalize());
     let row = NewMedia {
         id,
         owner_id: owner,
         storage_key: &key,
         content_type,
-        bytes: i64::try_from(size).unwrap_or(i64::MAX),
+        bytes: i64::try_from(total).unwrap_or(i64::MAX),
         sha256: &sha256,
+        kind: kind.as_str(),
+        private: visibility == Visibility::Private,
         now: now_ms(),
     };
     if let Err(e) = media::insert_media(&state.db, row).await {
         // Keep storage and metadata in step: no orphaned file for a failed insert.
-        let _ = state.media.store.delete(&location).await;
-        return Err(ImageError::Failed(e.into()));
+        let _ = media.store.delete(&location).await;
+        return Err(UploadError::Failed(e.into()));
     }
-    Ok(StoredMedia { id, url: state.media.url_for(&key), content_type, bytes: size })
+    Ok(StoredMedia { id, url: media.url_for(&key), content_type, bytes: total, kind })
 }
 
-/// Stores an upload received as multipart bytes.
-pub async fn store_upload(state: &AppState, owner: &UserId, bytes: Vec<u8>) -> ApiResult<StoredMedia> {
-    store_bytes(state, owner, bytes).await.map_err(|e| e.for_field("file"))
+/// The caller's own upload, as a message's attachment: its id and its JSON.
+pub async fn attachment(state: &AppState, caller: &AuthUser, id: &MediaId) -> ApiResult<(String, String)> {
+    let not_found = || FieldErrors::single("attachment", "not_found", "No upload of yours has this id");
+    let row = media::find_media(&state.db, id).await?.ok_or_else(not_found)?;
+    if row.owner_id.as_deref() != Some(caller.id.to_string().as_str()) {
+        return Err(not_found());
+    }
+    let view = UploadView {
+        id: row.id.clone(),
+        url: state.media.url_for(&row.storage_key),
+        content_type: row.content_type,
+        bytes: u64::try_from(row.bytes).unwrap_or(0),
+    };
+    let json = serde_json::to_string(&view).map_err(anyhow::Error::from)?;
+    Ok((row.id, json))
 }
 
-/// The bytes and content type of a stored file, by key.
-pub async fn open(state: &AppState, key: &str) -> ApiResult<(String, Bytes)> {
+/// A stored file's metadata, if `caller` may read it: public files to anyone; private ones
+/// to their owner, staff, and members of a room holding a live message that carries them
+/// (401 to anonymous callers, 404 to everyone else, as if it did not exist).
+pub async fn find_readable(state: &AppState, key: &str, caller: Option<&AuthUser>) -> ApiResult<MediaRow> {
     let not_found = || ApiError::NotFound("File not found".into());
     if !is_valid_key(key) {
         return Err(not_found());
     }
     let row = media::find_media_by_key(&state.db, key).await?.ok_or_else(not_found)?;
-    let location = StorePath::from(row.storage_key.as_str());
-    let result = match state.media.store.get(&location).await {
-        Ok(result) => result,
-        Err(object_store::Error::NotFound { .. }) => return Err(not_found()),
-        Err(e) => return Err(anyhow::Error::from(e).context("reading an upload").into()),
+    if !row.private {
+        return Ok(row);
+    }
+    let Some(caller) = caller else {
+        return Err(ApiError::Unauthorized("Sign in to see this file".into()));
     };
-    let bytes = result.bytes().await.map_err(|e| anyhow::Error::from(e).context("reading an upload"))?;
-    Ok((row.content_type, bytes))
+    let own = row.owner_id.as_deref() == Some(caller.id.to_string().as_str());
+    if own || caller.role().is_staff() || media::shared_with(&state.db, &row.id, &caller.id).await? {
+        Ok(row)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// The bytes of a stored file (a range of them, end exclusive), as a stream.
+pub async fn read(
+    state: &AppState,
+    row: &MediaRow,
+    range: Option<std::ops::Range<u64>>,
+) -> ApiResult<BoxStream<'static, Result<Bytes, object_store::Error>>> {
+    let location = StorePath::from(row.storage_key.as_str());
+    let options = GetOptions { range: range.map(GetRange::Bounded), ..Default::default() };
+    match state.media.store.get_opts(&location, options).await {
+        Ok(result) => Ok(result.into_stream()),
+        Err(object_store::Error::NotFound { .. }) => Err(ApiError::NotFound("File not found".into())),
+        Err(e) => {
+            tracing::warn!(error = %e, key = %row.storage_key, "reading an upload");
+            Err(storage_unavailable())
+        }
+    }
 }
 
 /// Keys are `<uuid>.<ext>`, generated here: anything else is not ours.
 fn is_valid_key(key: &str) -> bool {
     match key.split_once('.') {
-        Some((id, ext)) => MediaId::parse(id).is_some() && ALLOWED.iter().any(|(_, e)| *e == ext),
+        Some((id, ext)) => {
+            MediaId::parse(id).is_some()
+                && (1..=8).contains(&ext.len())
+                && ext.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        }
         None => false,
     }
 }
@@ -219,18 +624,21 @@ mod tests {
     #[test]
     fn data_urls_decode_and_the_bytes_decide_the_type() {
         let bytes = decode_data_url(&format!("data:image/gif;base64,{PNG_1X1}"), 1024).unwrap();
-        assert_eq!(sniff(&bytes), Some(("image/png", "png")));
-        assert!(sniff(b"<svg xmlns='http://www.w3.org/2000/svg'/>").is_none());
-        assert!(sniff(b"%PDF-1.4").is_none());
+        assert_eq!(sniff(&bytes), (Kind::Image, "image/png", "png"));
+        assert_eq!(sniff(b"<svg xmlns='http://www.w3.org/2000/svg'/>").0, Kind::File);
+        assert_eq!(sniff(b"%PDF-1.4"), (Kind::File, "application/pdf", "pdf"));
+        assert_eq!(sniff(b"just some text"), (Kind::File, "application/octet-stream", "bin"));
+        let mp4 = [&[0, 0, 0, 0x18][..], b"ftypmp42", &[0; 12]].concat();
+        assert_eq!(sniff(&mp4), (Kind::Video, "video/mp4", "mp4"));
     }
 
     #[test]
     fn malformed_and_oversized_data_urls_are_refused() {
-        assert!(matches!(decode_data_url("data:image/png,abc", 1024), Err(ImageError::Malformed)));
-        assert!(matches!(decode_data_url("data:image/png;base64,@@@@", 1024), Err(ImageError::Malformed)));
+        assert!(matches!(decode_data_url("data:image/png,abc", 1024), Err(UploadError::Malformed)));
+        assert!(matches!(decode_data_url("data:image/png;base64,@@@@", 1024), Err(UploadError::Malformed)));
         assert!(matches!(
             decode_data_url(&format!("data:image/png;base64,{PNG_1X1}"), 10),
-            Err(ImageError::TooLarge(10))
+            Err(UploadError::TooLarge { max: 10, .. })
         ));
     }
 
@@ -238,8 +646,11 @@ mod tests {
     fn only_generated_keys_are_served() {
         let id = MediaId::new();
         assert!(is_valid_key(&format!("{id}.png")));
-        assert!(!is_valid_key(&format!("{id}.svg")));
+        assert!(is_valid_key(&format!("{id}.mp4")));
+        assert!(!is_valid_key(&format!("{id}.PNG")));
+        assert!(!is_valid_key(&format!("{id}.png/../x")));
         assert!(!is_valid_key("../etc/passwd"));
         assert!(!is_valid_key(&format!("{id}")));
+        assert!(!is_valid_key(&format!("../{id}.png")));
     }
 }

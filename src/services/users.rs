@@ -5,7 +5,7 @@ use crate::db::users::{self, UpdateUser, UserPatch, UserRow};
 use crate::domain::{Email, FullName, Password, Role, UserId, UserType, Username, now_ms};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::services::auth;
-use crate::services::media::{self, ImageInput};
+use crate::services::media::{self, ImageInput, Visibility};
 use crate::startup::AppState;
 
 fn not_found() -> ApiError {
@@ -80,7 +80,8 @@ pub async fn update_profile(
         return Err(ApiError::Forbidden("You can only change your own profile".into()));
     }
     let profile_pic = match change.profile_pic {
-        Some(input) => Some(media::resolve_image(state, target, "profilePic", input).await?),
+        // Avatars are public: every client shows them.
+        Some(input) => Some(media::resolve_image(state, target, "profilePic", input, Visibility::Public).await?.url),
         None => None,
     };
     let patch = UserPatch {

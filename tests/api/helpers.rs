@@ -17,9 +17,22 @@ pub enum Backend {
     Postgres,
 }
 
+/// Where a test binary's apps store uploads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// `DATA_DIR/uploads` (the default).
+    Local,
+    /// A fresh bucket per app on the binary's moto server (`moto()`).
+    S3,
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub state: AppState,
+    /// The app's data directory (its uploads are under `uploads/` with local storage).
+    pub dir: std::path::PathBuf,
+    /// The app's bucket with S3 storage.
+    pub bucket: Option<String>,
     _database: Option<TestDatabase>,
     _dir: tempfile::TempDir,
 }
@@ -47,12 +60,111 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::for_tests();
     settings.data_dir = dir.path().to_path_buf();
     settings.database_url = database.as_ref().map(|d| d.url.clone());
+    let bucket = match crate::STORAGE {
+        Storage::Local => None,
+        Storage::S3 => {
+            let endpoint = moto().to_string();
+            let bucket = create_bucket(&endpoint).await;
+            use_s3(&mut settings, &endpoint, &bucket);
+            Some(bucket)
+        }
+    };
     configure(&mut settings);
     let app = App::build(settings).await.expect("app builds");
     let addr = app.addr();
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
-    TestApp { addr, state, _database: database, _dir: dir }
+    TestApp { addr, state, dir: dir.path().to_path_buf(), bucket, _database: database, _dir: dir }
+}
+
+/// Points `settings` at `bucket` on the S3-compatible server at `endpoint`, under a prefix.
+pub fn use_s3(settings: &mut Settings, endpoint: &str, bucket: &str) {
+    settings.storage_url = Some(format!("s3://{bucket}/natter"));
+    settings.storage_s3_endpoint = Some(endpoint.to_string());
+    settings.storage_s3_region = Some("us-east-1".into());
+    settings.storage_s3_access_key_id = Some("testing".into());
+    settings.storage_s3_secret_access_key = Some("testing".into());
+}
+
+/// A new, randomly named bucket on the S3-compatible server at `endpoint`.
+pub async fn create_bucket(endpoint: &str) -> String {
+    let bucket = format!("natter-{}", uuid::Uuid::new_v4().simple());
+    let response = Client::new().put(format!("{endpoint}/{bucket}")).send().await.expect("moto answers");
+    assert!(response.status().is_success(), "creating bucket {bucket}: {}", response.status());
+    bucket
+}
+
+/// The moto version the S3 tests run against (PyPI `moto[server]`).
+pub const MOTO_VERSION: &str = "5.2.6";
+
+/// `moto_server`: `MOTO_SERVER` if set, else a virtualenv under `target/` with the pinned
+/// `moto[server]`, installed from PyPI on first use.
+fn moto_server_bin() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("MOTO_SERVER") {
+        return path.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let venv = target.join(format!("moto-{MOTO_VERSION}"));
+    let bin = venv.join("bin/moto_server");
+    if !bin.exists() {
+        let run = |program: &std::path::Path, args: &[&str]| {
+            let status = std::process::Command::new(program).args(args).status();
+            assert!(
+                status.as_ref().is_ok_and(|s| s.success()),
+                "{} {args:?} failed ({status:?}): the S3 tests need python3 with venv and pip, and PyPI",
+                program.display()
+            );
+        };
+        run(std::path::Path::new("python3"), &["-m", "venv", venv.to_str().expect("utf-8 path")]);
+        let spec = format!("moto[server]=={MOTO_VERSION}");
+        run(&venv.join("bin/pip"), &["install", "--quiet", "--disable-pip-version-check", &spec]);
+    }
+    bin
+}
+
+/// A moto server on a free port of 127.0.0.1, for the life of the test process (a thread
+/// of its own holds it: the server is killed when that thread's process exits). Returns
+/// its endpoint and pid.
+pub fn start_moto() -> (String, i32) {
+    let bin = moto_server_bin();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::os::unix::process::CommandExt;
+        let mut command = std::process::Command::new(&bin);
+        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        // SAFETY: prctl is async-signal-safe; it only sets the child's parent-death signal.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
+        tx.send(child.id() as i32).expect("send pid");
+        let _ = child.wait();
+        // Keep this thread (the child's parent) alive while the process runs.
+        loop {
+            std::thread::park();
+        }
+    });
+    let pid = rx.recv().expect("moto started");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "moto_server did not listen on {port} within 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    (endpoint, pid)
+}
+
+/// The test process's shared moto server.
+pub fn moto() -> &'static str {
+    static MOTO: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    MOTO.get_or_init(|| start_moto().0)
 }
 
 /// The PostgreSQL server the `api_postgres` tests use.

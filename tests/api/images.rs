@@ -1,5 +1,4 @@
 use reqwest::StatusCode;
-use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
 use crate::helpers::*;
@@ -16,10 +15,31 @@ async fn an_image_message_carries_a_url_that_serves_the_bytes() {
     assert_eq!(message["text"], "");
     let url = message["image"].as_str().unwrap();
     assert!(url.starts_with("/uploads/") && url.ends_with(".png"), "{url}");
-    let response = reqwest::get(app.url(url)).await.unwrap();
+    for reader in [&ann, &bob] {
+        let response = reader.client.get(app.url(url)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "image/png");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    }
+    // A message's image is the conversation's: not for anyone else.
+    let (status, _) = json_of(reqwest::get(app.url(url)).await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let eve = app.register("eve").await;
+    let (status, _) = json_of(eve.client.get(app.url(url)).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn avatars_are_public() {
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    let body = json!({"profilePic": format!("data:image/png;base64,{PNG_1X1}")});
+    let (status, user) =
+        app.request(&ann.client, reqwest::Method::PATCH, &format!("/api/users/{}", ann.id), Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    let response = reqwest::get(app.url(user["profilePic"].as_str().unwrap())).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["content-type"], "image/png");
-    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.headers()["cache-control"], "public, max-age=31536000, immutable");
 }
 
 #[tokio::test]
@@ -67,36 +87,6 @@ async fn images_that_are_not_images_or_too_large_are_refused() {
     }
     let (_, list) = app.get(&ann.client, &format!("/api/messages/{}", bob.id)).await;
     assert_eq!(list, json!([]), "no message was written for a refused image");
-}
-
-#[tokio::test]
-async fn multipart_uploads_store_images_and_refuse_other_files() {
-    let app = spawn_app().await;
-    let ann = app.register("ann").await;
-    use base64::Engine;
-    let png = base64::engine::general_purpose::STANDARD.decode(PNG_1X1).unwrap();
-    let form = Form::new().part("file", Part::bytes(png.clone()).file_name("../../evil.exe"));
-    let response = ann.client.post(app.url("/api/uploads")).multipart(form).send().await.unwrap();
-    let (status, body) = json_of(response).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["contentType"], "image/png");
-    assert_eq!(body["bytes"], png.len());
-    let url = body["url"].as_str().unwrap();
-    assert!(!url.contains("evil"), "client file names never reach the path");
-    assert_eq!(reqwest::get(app.url(url)).await.unwrap().bytes().await.unwrap().to_vec(), png);
-
-    let form = Form::new().part("file", Part::bytes(b"%PDF-1.4 ...".to_vec()).file_name("doc.pdf"));
-    let (status, err) = json_of(ann.client.post(app.url("/api/uploads")).multipart(form).send().await.unwrap()).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(err["code"], "invalid_image");
-    let form = Form::new().text("other", "x");
-    let (status, err) = json_of(ann.client.post(app.url("/api/uploads")).multipart(form).send().await.unwrap()).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(err["errors"]["file"], "required");
-    let form = Form::new().part("file", Part::bytes(png));
-    let (status, _) =
-        json_of(reqwest::Client::new().post(app.url("/api/uploads")).multipart(form).send().await.unwrap()).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

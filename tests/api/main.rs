@@ -2,6 +2,9 @@
 //! real clients. This binary runs every test on a temporary SQLite file; `api_postgres`
 //! runs the same test bodies on PostgreSQL.
 
+/// Where this test binary's apps store uploads.
+pub const STORAGE: helpers::Storage = helpers::Storage::Local;
+
 /// Which store this test binary runs on.
 pub const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 
@@ -22,4 +25,5 @@ mod seed;
 mod startup;
 mod static_files;
 mod tokens;
+mod uploads;
 mod users;

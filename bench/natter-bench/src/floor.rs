@@ -98,7 +98,15 @@ pub async fn run(messages_in_conversation: u32, iterations: u32) -> anyhow::Resu
     let (room, _) = rooms::ensure_direct_room(&db, &ann, &bob, 1).await?;
     let text = "a message of ordinary length, about sixty characters long...";
     for _ in 0..messages_in_conversation {
-        let new = NewMessage { room_id: &room, sender: &ann, text: Some(text), image: None, idempotency_key: None };
+        let new = NewMessage {
+            room_id: &room,
+            sender: &ann,
+            text: Some(text),
+            image: None,
+            media_id: None,
+            attachment: None,
+            idempotency_key: None,
+        };
         messages::append_message(&db, new).await?;
     }
 
@@ -159,7 +167,15 @@ pub async fn run(messages_in_conversation: u32, iterations: u32) -> anyhow::Resu
     let sends = iterations.min(5000);
     figures.push(
         time_async("send (one message, committed), natter's store", sends, || async {
-            let new = NewMessage { room_id: &room, sender: &bob, text: Some(text), image: None, idempotency_key: None };
+            let new = NewMessage {
+                room_id: &room,
+                sender: &bob,
+                text: Some(text),
+                image: None,
+                media_id: None,
+                attachment: None,
+                idempotency_key: None,
+            };
             messages::append_message(&db, new).await?;
             Ok(())
         })
@@ -173,8 +189,15 @@ pub async fn run(messages_in_conversation: u32, iterations: u32) -> anyhow::Resu
         let (db, room, bob) = (db.clone(), room.clone(), bob);
         tasks.push(tokio::spawn(async move {
             for _ in 0..per_task {
-                let new =
-                    NewMessage { room_id: &room, sender: &bob, text: Some(text), image: None, idempotency_key: None };
+                let new = NewMessage {
+                    room_id: &room,
+                    sender: &bob,
+                    text: Some(text),
+                    image: None,
+                    media_id: None,
+                    attachment: None,
+                    idempotency_key: None,
+                };
                 messages::append_message(&db, new).await?;
             }
             anyhow::Ok(())

@@ -586,7 +586,7 @@ async fn post_message(
             .flatten()
     });
     checks.finish()?;
-    let input = SendMessage { text, image: None, idempotency_key: None };
+    let input = SendMessage { text, image: None, attachment: None, idempotency_key: None };
     let (sent, view) =
         room_service::post_message_with_room(&state, &caller, &room, input).await.map_err(not_found_as_no_room)?;
     let mut post = post_doc(&sent.message, &view.members, &view.reads);
