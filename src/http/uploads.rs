@@ -152,7 +152,7 @@ async fn upload_file(
     get,
     path = "/uploads/{*key}",
     tag = "uploads",
-    security((), ("bearer" = []), ("cookie" = [])),
+    security((), ("bearerAuth" = []), ("jwtCookie" = [])),
     params(("key" = String, Path, description = "The key of the file's URL, `<id>.<ext>`")),
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream", body = Binary),
