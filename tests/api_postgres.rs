@@ -45,3 +45,5 @@ mod tokens;
 mod uploads;
 #[path = "api/users.rs"]
 mod users;
+#[path = "api/videotube.rs"]
+mod videotube;

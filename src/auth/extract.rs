@@ -15,6 +15,10 @@ use crate::startup::AppState;
 
 pub const ACCESS_COOKIE: &str = "jwt";
 pub const REFRESH_COOKIE: &str = "refreshToken";
+/// The video-platform tutorial's access-token cookie.
+pub const VIDEOTUBE_ACCESS_COOKIE: &str = "accessToken";
+/// Every cookie an access token is read from.
+pub const ACCESS_COOKIES: [&str; 2] = [ACCESS_COOKIE, VIDEOTUBE_ACCESS_COOKIE];
 
 /// Set by the transparent-refresh middleware: the fresh access token to use for this
 /// request in place of the expired cookie.
@@ -47,7 +51,7 @@ pub fn access_token(parts: &Parts) -> Option<String> {
         return Some(token.clone());
     }
     let jar = CookieJar::from_headers(&parts.headers);
-    if let Some(cookie) = jar.get(ACCESS_COOKIE).filter(|c| !c.value().is_empty()) {
+    if let Some(cookie) = ACCESS_COOKIES.iter().find_map(|name| jar.get(name).filter(|c| !c.value().is_empty())) {
         return Some(cookie.value().to_string());
     }
     if let Some(value) = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {

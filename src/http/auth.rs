@@ -45,6 +45,10 @@ pub const TOKEN_PATHS: &[&str] = &[
     "/api/auth/refresh",
     "/api/auth/refreshtoken",
     "/api/auth/refresh-token",
+    // The video-platform tutorial's (surfaces/videotube).
+    "/api/v1/users/login",
+    "/api/v1/users/logout",
+    "/api/v1/users/refresh-token",
 ];
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -167,6 +171,26 @@ pub struct LoginRequest {
     password: Option<String>,
 }
 
+/// The identifier (e-mail or username) and the password of a login body.
+pub fn login_fields(body: LoginRequest) -> ApiResult<(String, Password)> {
+    let identifier = [body.identifier, body.email, body.username]
+        .into_iter()
+        .flatten()
+        .map(|s| s.trim().to_string())
+        .find(|s| !s.is_empty());
+    let mut errors = FieldErrors::new();
+    if identifier.is_none() {
+        errors.add("email", "required", "Email or username is required");
+    }
+    let password = Password::for_login(body.password.as_deref().unwrap_or(""))
+        .map_err(|r| errors.add("password", r, "Password is required"))
+        .ok();
+    match (identifier, password) {
+        (Some(identifier), Some(password)) => Ok((identifier, password)),
+        _ => Err(ApiError::Validation(errors)),
+    }
+}
+
 /// The user, with the tokens also set as cookies.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -209,21 +233,7 @@ async fn login(
     jar: CookieJar,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let identifier = [body.identifier, body.email, body.username]
-        .into_iter()
-        .flatten()
-        .map(|s| s.trim().to_string())
-        .find(|s| !s.is_empty());
-    let mut errors = FieldErrors::new();
-    if identifier.is_none() {
-        errors.add("email", "required", "Email or username is required");
-    }
-    let password = Password::for_login(body.password.as_deref().unwrap_or(""))
-        .map_err(|r| errors.add("password", r, "Password is required"))
-        .ok();
-    let (Some(identifier), Some(password)) = (identifier, password) else {
-        return Err(ApiError::Validation(errors));
-    };
+    let (identifier, password) = login_fields(body)?;
     let (user, tokens) = auth_service::login(&state, &identifier, password, &client).await?;
     let jar = cookies::with_tokens(jar, &state, &tokens);
     let body = LoginResponse {
@@ -295,21 +305,27 @@ async fn refresh(
     jar: CookieJar,
     body: axum::body::Bytes,
 ) -> ApiResult<impl IntoResponse> {
+    let token = refresh_token_of(&body, &jar)?;
+    let tokens = auth_service::refresh(&state, &token, &client, RefreshMode::Explicit).await?;
+    let jar = cookies::with_tokens(jar, &state, &tokens);
+    Ok((jar, Json(RefreshResponse { access_token: tokens.access_token, refresh_token: tokens.refresh_token })))
+}
+
+/// The refresh token of a refresh request: `{refreshToken}` in a JSON body, else the
+/// `refreshToken` cookie. Empty is missing (401).
+pub fn refresh_token_of(body: &[u8], jar: &CookieJar) -> ApiResult<String> {
     // The body is optional here (cookie clients send none), so it is parsed by hand.
     let parsed: RefreshRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RefreshRequest::default()
     } else {
-        serde_json::from_slice(&body)
+        serde_json::from_slice(body)
             .map_err(|e| ApiError::BadRequest(ErrorCode::MalformedJson, format!("Malformed JSON: {e}").into()))?
     };
     let from_body = parsed.refresh_token.filter(|t| !t.is_empty());
-    let token = from_body
+    from_body
         .or_else(|| jar.get(REFRESH_COOKIE).map(|c| c.value().to_string()))
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::Unauthorized("Refresh token is required".into()))?;
-    let tokens = auth_service::refresh(&state, &token, &client, RefreshMode::Explicit).await?;
-    let jar = cookies::with_tokens(jar, &state, &tokens);
-    Ok((jar, Json(RefreshResponse { access_token: tokens.access_token, refresh_token: tokens.refresh_token })))
+        .ok_or_else(|| ApiError::Unauthorized("Refresh token is required".into()))
 }
 
 /// The authenticated user.
@@ -398,6 +414,21 @@ pub struct ChangePasswordRequest {
     new_password: Option<String>,
 }
 
+/// The current and the new password of a change-password body.
+pub fn change_password_fields(body: ChangePasswordRequest, min: usize) -> ApiResult<(Password, Password)> {
+    let mut errors = FieldErrors::new();
+    let old = Password::for_login(body.old_password.as_deref().unwrap_or(""))
+        .map_err(|r| errors.add("oldPassword", r, "Current password is required"))
+        .ok();
+    let new = Password::parse(body.new_password.as_deref().unwrap_or(""), min)
+        .map_err(|r| errors.add("newPassword", r, password_message(r, min)))
+        .ok();
+    match (old, new) {
+        (Some(old), Some(new)) => Ok((old, new)),
+        _ => Err(ApiError::Validation(errors)),
+    }
+}
+
 /// Changes the caller's password; the caller's other sessions are revoked.
 #[utoipa::path(
     put,
@@ -417,17 +448,7 @@ async fn change_password(
     caller: AuthUser,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<Json<MessageBody>> {
-    let mut errors = FieldErrors::new();
-    let min = state.settings.password_min_length;
-    let old = Password::for_login(body.old_password.as_deref().unwrap_or(""))
-        .map_err(|r| errors.add("oldPassword", r, "Current password is required"))
-        .ok();
-    let new = Password::parse(body.new_password.as_deref().unwrap_or(""), min)
-        .map_err(|r| errors.add("newPassword", r, password_message(r, min)))
-        .ok();
-    let (Some(old), Some(new)) = (old, new) else {
-        return Err(ApiError::Validation(errors));
-    };
+    let (old, new) = change_password_fields(body, state.settings.password_min_length)?;
     auth_service::change_password(&state, &caller, old, new).await?;
     Ok(Json(MessageBody { message: "Password updated successfully" }))
 }

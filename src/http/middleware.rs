@@ -15,7 +15,7 @@ use axum_extra::extract::cookie::CookieJar;
 use super::auth::TOKEN_PATHS;
 use super::cookies;
 use crate::auth::ClientInfo;
-use crate::auth::extract::{ACCESS_COOKIE, REFRESH_COOKIE, RefreshedAccessToken};
+use crate::auth::extract::{ACCESS_COOKIES, REFRESH_COOKIE, RefreshedAccessToken};
 use crate::error::{ApiError, error_response_for_status};
 use crate::services::auth::{self as auth_service, RefreshMode};
 use crate::startup::AppState;
@@ -84,7 +84,8 @@ pub async fn transparent_refresh(State(state): State<AppState>, request: Request
     let Some(refresh) = jar.get(REFRESH_COOKIE).map(|c| c.value().to_string()).filter(|v| !v.is_empty()) else {
         return next.run(request).await;
     };
-    let access_ok = jar.get(ACCESS_COOKIE).is_some_and(|c| state.jwt.verify_access(c.value()).is_ok());
+    let access_ok =
+        ACCESS_COOKIES.iter().any(|name| jar.get(name).is_some_and(|c| state.jwt.verify_access(c.value()).is_ok()));
     if access_ok {
         return next.run(request).await;
     }

@@ -4,10 +4,11 @@
 
 pub mod chat_api;
 pub mod jwt_auth;
+pub mod videotube;
 
 use crate::http::openapi::ApiRoutes;
 
 /// Every surface's routes, registered (and documented) like the native ones.
 pub fn routes() -> ApiRoutes {
-    ApiRoutes::new().merge(jwt_auth::routes()).merge(chat_api::routes())
+    ApiRoutes::new().merge(jwt_auth::routes()).merge(chat_api::routes()).merge(videotube::routes())
 }

@@ -27,3 +27,4 @@ mod static_files;
 mod tokens;
 mod uploads;
 mod users;
+mod videotube;

@@ -167,6 +167,7 @@ async fn every_operation_documents_a_success_and_its_errors_as_the_error_body() 
                 let chat_api = ["/users", "/login/", "/room", "/delete/"].iter().any(|p| path.starts_with(p));
                 let envelope = match () {
                     _ if path.starts_with("/api/test/") => "JwtAuthError",
+                    _ if path.starts_with("/api/v1/") => "VideotubeError",
                     _ if chat_api => "ChatApiError",
                     _ => "ErrorBody",
                 };

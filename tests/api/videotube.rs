@@ -1,0 +1,224 @@
+//! The video-platform tutorial's `/api/v1` (so far its health check and session routes),
+//! requests as its clients send them, on the same accounts as the chat.
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// `{statusCode, data, message, success}` of a success.
+fn assert_envelope(status: StatusCode, body: &Value) {
+    assert_eq!(body["statusCode"], status.as_u16(), "{body}");
+    assert_eq!(body["success"], true, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(body.get("data").is_some(), "{body}");
+}
+
+/// An error in the tutorial's envelope: `data` null and the sentences in `errors`.
+fn assert_error_envelope(status: StatusCode, body: &Value) {
+    assert_eq!(body["statusCode"], status.as_u16(), "{body}");
+    assert_eq!(body["success"], false, "{body}");
+    assert_eq!(body["data"], Value::Null, "{body}");
+    assert!(body["errors"].is_array(), "{body}");
+}
+
+async fn signup(app: &TestApp, username: &str) -> String {
+    let email = format!("{username}@example.com");
+    let body = json!({"fullName": "Vid Eo", "email": email, "username": username, "password": PASSWORD});
+    let (status, created) = app.post(&Client::new(), "/api/auth/signup", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    email
+}
+
+#[tokio::test]
+async fn the_health_check_answers_in_the_envelope() {
+    let app = spawn_app().await;
+    let (status, body) = app.get(&Client::new(), "/api/v1/healthcheck").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_envelope(status, &body);
+    assert_eq!(body["data"]["status"], "OK");
+}
+
+#[tokio::test]
+async fn login_by_email_or_username_sets_the_tutorials_cookies_and_hides_secrets() {
+    let app = spawn_app().await;
+    let email = signup(&app, "Creator_One").await;
+    for identifier in [json!({"email": email}), json!({"username": "creator_one"})] {
+        let client = cookie_client();
+        let mut body = identifier.clone();
+        body["password"] = json!(PASSWORD);
+        let response = client.post(app.url("/api/v1/users/login")).json(&body).send().await.unwrap();
+        let cookies: Vec<String> =
+            response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+        for name in ["accessToken=", "refreshToken="] {
+            let cookie = cookies.iter().find(|c| c.starts_with(name)).unwrap_or_else(|| panic!("{name} {cookies:?}"));
+            assert!(cookie.contains("HttpOnly"), "{cookie}");
+        }
+        let (status, body) = json_of(response).await;
+        assert_eq!(status, StatusCode::OK, "{identifier}: {body}");
+        assert_envelope(status, &body);
+        let user = &body["data"]["user"];
+        assert_eq!(user["username"], "creator_one", "stored lower-case");
+        assert_eq!(user["email"], email.to_lowercase());
+        assert_eq!(user["watchHistory"], json!([]));
+        for key in ["_id", "fullName", "avatar", "coverImage", "createdAt", "updatedAt"] {
+            assert!(user.get(key).is_some(), "{key}: {user}");
+        }
+        assert!(user.get("password").is_none() && user.get("refreshToken").is_none(), "{user}");
+        let access = body["data"]["accessToken"].as_str().unwrap();
+        // The cookie alone, the bearer token alone, and the chat's own routes.
+        let (status, me) = app.get(&client, "/api/v1/users/current-user").await;
+        assert_eq!(status, StatusCode::OK, "{me}");
+        assert_eq!(me["data"]["_id"], user["_id"]);
+        let (status, _) = app.get(&bearer(access), "/api/v1/users/current-user").await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, chat_me) = app.get(&bearer(access), "/api/auth/check").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(chat_me["_id"], user["_id"], "one account for both");
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_get_the_envelope_with_a_reason() {
+    let app = spawn_app().await;
+    let email = signup(&app, "creator").await;
+    let c = Client::new();
+    let cases: [(&str, Value, StatusCode); 4] = [
+        ("/api/v1/users/login", json!({"email": email, "password": "wrong-password-1"}), StatusCode::BAD_REQUEST),
+        ("/api/v1/users/login", json!({"password": PASSWORD}), StatusCode::BAD_REQUEST),
+        ("/api/v1/users/login", json!({"email": "nobody@example.com", "password": PASSWORD}), StatusCode::BAD_REQUEST),
+        ("/api/v1/users/refresh-token", json!({"refreshToken": "undefined"}), StatusCode::UNAUTHORIZED),
+    ];
+    for (path, body, expected) in cases {
+        let (status, err) = app.post(&c, path, body.clone()).await;
+        assert_eq!(status, expected, "{path} {body}: {err}");
+        assert_error_envelope(status, &err);
+    }
+    let (_, err) = app.post(&c, "/api/v1/users/login", json!({"password": PASSWORD})).await;
+    assert_eq!(err["errors"][0], "Email or username is required", "{err}");
+    let response = c
+        .post(app.url("/api/v1/users/login"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let (status, err) = json_of(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error_envelope(status, &err);
+    let response = c.post(app.url("/api/v1/users/login")).form(&[("email", email.as_str())]).send().await.unwrap();
+    let (status, err) = json_of(response).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_error_envelope(status, &err);
+}
+
+#[tokio::test]
+async fn refresh_rotates_by_cookie_or_body_and_reuse_ends_the_session() {
+    let app = spawn_app().await;
+    let email = signup(&app, "creator").await;
+    let client = cookie_client();
+    let (_, login) = app.post(&client, "/api/v1/users/login", json!({"email": email, "password": PASSWORD})).await;
+    let first = login["data"]["refreshToken"].as_str().unwrap().to_string();
+    // By cookie (no body).
+    let response = client.post(app.url("/api/v1/users/refresh-token")).send().await.unwrap();
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_envelope(status, &body);
+    let second = body["data"]["refreshToken"].as_str().unwrap().to_string();
+    assert_ne!(first, second);
+    // By body.
+    let (status, body) = app.post(&Client::new(), "/api/v1/users/refresh-token", json!({"refreshToken": second})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let third = body["data"]["refreshToken"].as_str().unwrap().to_string();
+    let access = body["data"]["accessToken"].as_str().unwrap().to_string();
+    // The first token again: the whole session is revoked, the newest token with it.
+    let (status, err) = app.post(&Client::new(), "/api/v1/users/refresh-token", json!({"refreshToken": first})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{err}");
+    assert_error_envelope(status, &err);
+    let (status, _) = app.post(&Client::new(), "/api/v1/users/refresh-token", json!({"refreshToken": third})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app.get(&bearer(&access), "/api/v1/users/current-user").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn logout_revokes_the_session_and_clears_the_cookies() {
+    let app = spawn_app().await;
+    let email = signup(&app, "creator").await;
+    let client = cookie_client();
+    let (_, login) = app.post(&client, "/api/v1/users/login", json!({"email": email, "password": PASSWORD})).await;
+    let access = login["data"]["accessToken"].as_str().unwrap().to_string();
+    let refresh = login["data"]["refreshToken"].as_str().unwrap().to_string();
+    let response = client.post(app.url("/api/v1/users/logout")).send().await.unwrap();
+    let cleared: Vec<String> =
+        response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    for name in ["accessToken=;", "refreshToken=;"] {
+        assert!(cleared.iter().any(|c| c.starts_with(name) && c.contains("Max-Age=0")), "{name} {cleared:?}");
+    }
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_envelope(status, &body);
+    let (status, _) = app.get(&bearer(&access), "/api/v1/users/current-user").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the access token's session is gone");
+    let (status, _) = app.post(&Client::new(), "/api/v1/users/refresh-token", json!({"refreshToken": refresh})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Logging out again, or with no token at all, is fine.
+    let (status, _) = app.post(&Client::new(), "/api/v1/users/logout", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn change_password_needs_the_old_one_and_ends_other_sessions() {
+    let app = spawn_app().await;
+    let email = signup(&app, "creator").await;
+    let login = |password: &'static str| {
+        let app = &app;
+        let email = email.clone();
+        async move { app.post(&Client::new(), "/api/v1/users/login", json!({"email": email, "password": password})).await }
+    };
+    let (_, here) = login(PASSWORD).await;
+    let (_, elsewhere) = login(PASSWORD).await;
+    let here = bearer(here["data"]["accessToken"].as_str().unwrap());
+    let elsewhere = bearer(elsewhere["data"]["accessToken"].as_str().unwrap());
+    let path = "/api/v1/users/change-password";
+    let (status, err) =
+        app.post(&here, path, json!({"oldPassword": "not-it-at-all", "newPassword": "An0ther-pw-123"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_error_envelope(status, &err);
+    let (status, err) = app.post(&here, path, json!({"oldPassword": PASSWORD, "newPassword": "short"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    let (status, body) = app.post(&here, path, json!({"oldPassword": PASSWORD, "newPassword": "An0ther-pw-123"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_envelope(status, &body);
+    assert_eq!(app.get(&here, "/api/v1/users/current-user").await.0, StatusCode::OK, "this session stays");
+    assert_eq!(app.get(&elsewhere, "/api/v1/users/current-user").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(login(PASSWORD).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(login("An0ther-pw-123").await.0, StatusCode::OK);
+}
+
+/// Who may call what, so far: (method, path, body) → status for anonymous and signed-in.
+#[tokio::test]
+async fn authorization_table() {
+    let app = spawn_app().await;
+    let email = signup(&app, "creator").await;
+    let (_, login) =
+        app.post(&Client::new(), "/api/v1/users/login", json!({"email": email, "password": PASSWORD})).await;
+    let signed_in = bearer(login["data"]["accessToken"].as_str().unwrap());
+    let change = json!({"oldPassword": "wrong-password-1", "newPassword": "An0ther-pw-123"});
+    let table: [(Method, &str, Value, StatusCode, StatusCode); 4] = [
+        (Method::GET, "/api/v1/healthcheck", Value::Null, StatusCode::OK, StatusCode::OK),
+        (Method::GET, "/api/v1/users/current-user", Value::Null, StatusCode::UNAUTHORIZED, StatusCode::OK),
+        (Method::POST, "/api/v1/users/change-password", change, StatusCode::UNAUTHORIZED, StatusCode::BAD_REQUEST),
+        (Method::POST, "/api/v1/users/logout", json!({}), StatusCode::OK, StatusCode::OK),
+    ];
+    for (method, path, body, anonymous, user) in table {
+        let body = (!body.is_null()).then_some(body);
+        let (status, got) = app.request(&Client::new(), method.clone(), path, body.clone()).await;
+        assert_eq!(status, anonymous, "anonymous {method} {path}: {got}");
+        if status.is_client_error() {
+            assert_error_envelope(status, &got);
+        }
+        let (status, got) = app.request(&signed_in, method.clone(), path, body).await;
+        assert_eq!(status, user, "signed in {method} {path}: {got}");
+    }
+}
