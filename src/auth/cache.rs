@@ -85,6 +85,7 @@ mod tests {
             deleted_at: None,
             created_at: 0,
             updated_at: 0,
+            cover_image: String::new(),
         }
     }
 

@@ -24,7 +24,8 @@ impl_row!(MediaRow { id, owner_id, storage_key, content_type, bytes, sha256, cre
 
 pub struct NewMedia<'a> {
     pub id: MediaId,
-    pub owner_id: &'a UserId,
+    /// `None` until the owner exists (files of a registration).
+    pub owner_id: Option<&'a UserId>,
     pub storage_key: &'a str,
     pub content_type: &'a str,
     pub bytes: i64,
@@ -39,7 +40,7 @@ pub async fn insert_media(db: &Db, new: NewMedia<'_>) -> DbResult<()> {
                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
     let args = args![
         new.id.to_string(),
-        new.owner_id.to_string(),
+        new.owner_id.map(ToString::to_string),
         new.storage_key,
         new.content_type,
         new.bytes,
@@ -72,4 +73,14 @@ pub async fn shared_with(db: &Db, media_id: &str, user: &UserId) -> DbResult<boo
 /// How many files are recorded (what the storage should hold).
 pub async fn count_media(db: &Db) -> DbResult<i64> {
     db.fetch_one("SELECT CAST(COUNT(*) AS BIGINT) FROM media", args![]).await
+}
+
+pub async fn delete_media(db: &Db, id: &MediaId) -> DbResult<()> {
+    db.execute("DELETE FROM media WHERE id = $1", args![id.to_string()]).await.map(|_| ())
+}
+
+pub async fn set_owner(db: &Db, id: &MediaId, owner: &UserId) -> DbResult<()> {
+    db.execute("UPDATE media SET owner_id = $2 WHERE id = $1", args![id.to_string(), owner.to_string()])
+        .await
+        .map(|_| ())
 }

@@ -231,7 +231,7 @@ pub async fn list_members(db: &Db, room_ids: &[String]) -> DbResult<Vec<MemberRo
     }
     let sql = format!(
         "SELECT rm.room_id, rm.last_read_at, u.id, u.email, u.username, u.full_name, u.password_hash, u.profile_pic, \
-                u.role, u.user_type, u.deleted_at, u.created_at, u.updated_at \
+                u.role, u.user_type, u.deleted_at, u.created_at, u.updated_at, u.cover_image \
          FROM room_members rm JOIN users u ON u.id = rm.user_id WHERE rm.room_id IN ({}) ORDER BY rm.joined_at, u.id",
         placeholders(1, room_ids.len())
     );

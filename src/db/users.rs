@@ -6,7 +6,8 @@ use crate::domain::{Email, FullName, Role, UserId, UserType, Username};
 /// The columns of `UserRow`, for `concat!` into each query.
 macro_rules! user_columns {
     () => {
-        "id, email, username, full_name, password_hash, profile_pic, role, user_type, deleted_at, created_at, updated_at"
+        "id, email, username, full_name, password_hash, profile_pic, role, user_type, deleted_at, created_at, updated_at, \
+         cover_image"
     };
 }
 
@@ -24,6 +25,8 @@ pub struct UserRow {
     pub deleted_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The video-platform tutorial's channel cover ("" when none).
+    pub cover_image: String,
 }
 impl_row!(UserRow {
     id,
@@ -36,7 +39,8 @@ impl_row!(UserRow {
     user_type,
     deleted_at,
     created_at,
-    updated_at
+    updated_at,
+    cover_image
 });
 
 impl UserRow {
@@ -159,12 +163,15 @@ pub async fn list_users(
 pub struct UserPatch<'a> {
     pub full_name: Option<&'a FullName>,
     pub username: Option<&'a Username>,
+    pub email: Option<&'a Email>,
     pub profile_pic: Option<&'a str>,
+    pub cover_image: Option<&'a str>,
 }
 
 pub enum UpdateUser {
     Updated(Box<UserRow>),
     UsernameTaken,
+    EmailTaken,
     NotFound,
 }
 
@@ -174,7 +181,9 @@ pub async fn update_user(db: &Db, id: &UserId, patch: UserPatch<'_>, now: i64) -
            full_name = COALESCE($2, full_name), \
            username = COALESCE($3, username), \
            profile_pic = COALESCE($4, profile_pic), \
-           updated_at = $5 \
+           updated_at = $5, \
+           email = COALESCE($6, email), \
+           cover_image = COALESCE($7, cover_image) \
          WHERE id = $1 AND deleted_at IS NULL \
          RETURNING ",
         user_columns!()
@@ -184,12 +193,15 @@ pub async fn update_user(db: &Db, id: &UserId, patch: UserPatch<'_>, now: i64) -
         patch.full_name.map(|n| n.as_str()),
         patch.username.map(|u| u.as_str()),
         patch.profile_pic,
-        now
+        now,
+        patch.email.map(|e| e.as_str()),
+        patch.cover_image
     ];
     match db.write_fetch_optional::<UserRow>(SQL, args).await {
         Ok(Some(row)) => Ok(UpdateUser::Updated(Box::new(row))),
         Ok(None) => Ok(UpdateUser::NotFound),
-        Err(e) if e.is_unique_violation() => Ok(UpdateUser::UsernameTaken),
+        Err(e) if e.is_unique_violation() && e.mentions("username") => Ok(UpdateUser::UsernameTaken),
+        Err(e) if e.is_unique_violation() => Ok(UpdateUser::EmailTaken),
         Err(e) => Err(e),
     }
 }

@@ -398,7 +398,7 @@ async fn update_profile(
         .ok()
         .flatten();
     errors.into_result()?;
-    let change = ProfileChange { full_name, username: None, profile_pic };
+    let change = ProfileChange { full_name, profile_pic, ..Default::default() };
     let target = caller.id;
     let user = user_service::update_profile(&state, &caller, &target, change).await?;
     Ok(Json(UserResponse::from(user)))

@@ -133,9 +133,10 @@ async fn upload_file(
         if field.name() != Some("file") {
             continue;
         }
-        let stored = media::store_stream(&state, &caller.id, Accept::Any, Visibility::Private, field_stream(field))
-            .await
-            .map_err(|e| e.for_field("file"))?;
+        let stored =
+            media::store_stream(&state, Some(&caller.id), Accept::Any, Visibility::Private, field_stream(field))
+                .await
+                .map_err(|e| e.for_field("file"))?;
         return Ok((StatusCode::CREATED, Json(stored.view())));
     }
     Err(FieldErrors::single("file", "required", "A multipart field named `file` is required"))

@@ -165,7 +165,7 @@ async fn update_user(
             .ok()
     });
     errors.into_result()?;
-    let change = ProfileChange { full_name, username, profile_pic };
+    let change = ProfileChange { full_name, username, profile_pic, ..Default::default() };
     Ok(Json(user_service::update_profile(&state, &caller, &id, change).await?.into()))
 }
 

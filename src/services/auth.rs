@@ -7,9 +7,10 @@ use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
 use crate::auth::{AuthUser, ClientInfo, JwtKeys, SessionCache, TokenError};
 use crate::db::Db;
 use crate::db::sessions::{self, NewSession};
-use crate::db::users::{self, InsertUser, NewUser, UserRow};
+use crate::db::users::{self, InsertUser, NewUser, UpdateUser, UserPatch, UserRow};
 use crate::domain::{Email, FullName, Password, SessionId, UserId, UserType, Username, now_ms};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::services::media::{self, StoredMedia};
 use crate::startup::AppState;
 
 /// Tokens handed to a client after login, signup or refresh.
@@ -107,6 +108,33 @@ pub async fn create_account(state: &AppState, input: Signup) -> ApiResult<UserRo
     };
     tracing::info!(user_id = %user.id, role = %user.role, "account created");
     Ok(user)
+}
+
+/// Creates an account with the picture and cover uploaded in its sign-up form (the
+/// video-platform tutorial's register). The files were stored before the account existed:
+/// they become its own, or are deleted when the account cannot be created (409, …).
+pub async fn register_with_images(
+    state: &AppState,
+    input: Signup,
+    avatar: &StoredMedia,
+    cover: Option<&StoredMedia>,
+) -> ApiResult<UserRow> {
+    let uploads: Vec<&StoredMedia> = std::iter::once(avatar).chain(cover).collect();
+    let user = match create_account(state, input).await {
+        Ok(user) => user,
+        Err(e) => {
+            media::discard(state, &uploads).await;
+            return Err(e);
+        }
+    };
+    let id = user.user_id()?;
+    media::assign_owner(state, &uploads, &id).await?;
+    let patch =
+        UserPatch { profile_pic: Some(&avatar.url), cover_image: cover.map(|c| c.url.as_str()), ..Default::default() };
+    match users::update_user(&state.db, &id, patch, now_ms()).await? {
+        UpdateUser::Updated(row) => Ok(*row),
+        _ => Err(anyhow::anyhow!("a new account could not be given its images").into()),
+    }
 }
 
 /// Logs in by e-mail or username. Unknown account and wrong password answer alike, after

@@ -288,8 +288,9 @@ pub async fn resolve_image(
         ImageInput::DataUrl(data_url) => {
             let bytes = decode_data_url(data_url, state.media.max_image_bytes()).map_err(|e| e.for_field(field))?;
             let chunks = futures::stream::iter([Ok(Bytes::from(bytes))]);
-            let stored =
-                store_stream(state, owner, Accept::Images, visibility, chunks).await.map_err(|e| e.for_field(field))?;
+            let stored = store_stream(state, Some(owner), Accept::Images, visibility, chunks)
+                .await
+                .map_err(|e| e.for_field(field))?;
             Ok(ResolvedImage { url: stored.url, media_id: Some(stored.id) })
         }
     }
@@ -433,7 +434,7 @@ impl Drop for Multipart {
 /// from the first 8 KiB; crossing the kind's limit aborts the upload, leaving nothing.
 pub async fn store_stream<S>(
     state: &AppState,
-    owner: &UserId,
+    owner: Option<&UserId>,
     accept: Accept,
     visibility: Visibility,
     mut body: S,
@@ -542,6 +543,29 @@ where
         return Err(UploadError::Failed(e.into()));
     }
     Ok(StoredMedia { id, url: media.url_for(&key), content_type, bytes: total, kind })
+}
+
+/// Deletes stored uploads that will not be used after all (a registration that failed after
+/// its files arrived): their rows and their bytes. Best effort: a failure is logged.
+pub async fn discard(state: &AppState, uploads: &[&StoredMedia]) {
+    for upload in uploads {
+        if let Ok(Some(row)) = media::find_media(&state.db, &upload.id).await {
+            if let Err(e) = state.media.store.delete(&StorePath::from(row.storage_key.as_str())).await {
+                tracing::warn!(error = %e, "discarding an upload");
+            }
+            if let Err(e) = media::delete_media(&state.db, &upload.id).await {
+                tracing::warn!(error = %e, "discarding an upload's row");
+            }
+        }
+    }
+}
+
+/// Gives uploads stored before their owner existed (at registration) to that owner.
+pub async fn assign_owner(state: &AppState, uploads: &[&StoredMedia], owner: &UserId) -> ApiResult<()> {
+    for upload in uploads {
+        media::set_owner(&state.db, &upload.id, owner).await?;
+    }
+    Ok(())
 }
 
 /// The caller's own upload, as a message's attachment: its id and its JSON.

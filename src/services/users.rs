@@ -59,7 +59,10 @@ pub async fn get(state: &AppState, id: &UserId) -> ApiResult<UserRow> {
 pub struct ProfileChange<'a> {
     pub full_name: Option<FullName>,
     pub username: Option<Username>,
+    pub email: Option<Email>,
     pub profile_pic: Option<ImageInput<'a>>,
+    /// The video-platform tutorial's channel cover: the URL of a stored upload.
+    pub cover_image: Option<&'a str>,
 }
 
 fn may_manage(caller: &AuthUser, target: &UserId) -> bool {
@@ -87,7 +90,9 @@ pub async fn update_profile(
     let patch = UserPatch {
         full_name: change.full_name.as_ref(),
         username: change.username.as_ref(),
+        email: change.email.as_ref(),
         profile_pic: profile_pic.as_deref(),
+        cover_image: change.cover_image,
     };
     match users::update_user(&state.db, target, patch, now_ms()).await? {
         UpdateUser::Updated(row) => {
@@ -97,6 +102,7 @@ pub async fn update_profile(
         UpdateUser::UsernameTaken => {
             Err(ApiError::Conflict(ErrorCode::UsernameTaken, "Username already exists".into()))
         }
+        UpdateUser::EmailTaken => Err(ApiError::Conflict(ErrorCode::EmailTaken, "Email already exists".into())),
         UpdateUser::NotFound => Err(not_found()),
     }
 }

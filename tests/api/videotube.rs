@@ -205,10 +205,27 @@ async fn authorization_table() {
         app.post(&Client::new(), "/api/v1/users/login", json!({"email": email, "password": PASSWORD})).await;
     let signed_in = bearer(login["data"]["accessToken"].as_str().unwrap());
     let change = json!({"oldPassword": "wrong-password-1", "newPassword": "An0ther-pw-123"});
-    let table: [(Method, &str, Value, StatusCode, StatusCode); 4] = [
+    let account = json!({"fullName": "Same", "email": "creator@example.com"});
+    let table: [(Method, &str, Value, StatusCode, StatusCode); 7] = [
         (Method::GET, "/api/v1/healthcheck", Value::Null, StatusCode::OK, StatusCode::OK),
         (Method::GET, "/api/v1/users/current-user", Value::Null, StatusCode::UNAUTHORIZED, StatusCode::OK),
         (Method::POST, "/api/v1/users/change-password", change, StatusCode::UNAUTHORIZED, StatusCode::BAD_REQUEST),
+        (Method::PATCH, "/api/v1/users/update-account", account, StatusCode::UNAUTHORIZED, StatusCode::OK),
+        // No multipart body: the signed-in caller gets 415.
+        (
+            Method::PATCH,
+            "/api/v1/users/avatar",
+            json!({}),
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/users/cover-image",
+            json!({}),
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
         (Method::POST, "/api/v1/users/logout", json!({}), StatusCode::OK, StatusCode::OK),
     ];
     for (method, path, body, anonymous, user) in table {
@@ -221,4 +238,141 @@ async fn authorization_table() {
         let (status, got) = app.request(&signed_in, method.clone(), path, body).await;
         assert_eq!(status, user, "signed in {method} {path}: {got}");
     }
+}
+
+fn png() -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(PNG_1X1).unwrap()
+}
+
+/// A registration form as multer clients send it (text fields and files in any order).
+fn register_form(username: &str, with_avatar: bool) -> reqwest::multipart::Form {
+    use reqwest::multipart::{Form, Part};
+    let mut form = Form::new()
+        .part("coverImage", Part::bytes(png()).file_name("cover.png").mime_str("image/png").unwrap())
+        .text("fullName", "Channel Owner")
+        .text("email", format!("{username}@example.com"))
+        .text("username", username.to_string())
+        .text("password", PASSWORD);
+    if with_avatar {
+        form = form.part("avatar", Part::bytes(png()).file_name("me.png").mime_str("image/png").unwrap());
+    }
+    form
+}
+
+async fn register(app: &TestApp, form: reqwest::multipart::Form) -> (StatusCode, Value) {
+    json_of(Client::new().post(app.url("/api/v1/users/register")).multipart(form).send().await.unwrap()).await
+}
+
+fn stored_files(app: &TestApp) -> usize {
+    crate::uploads::files_under(&app.dir.join("uploads")).len()
+}
+
+#[tokio::test]
+async fn register_takes_a_multipart_form_with_an_avatar_and_signs_in_to_the_chat_too() {
+    let app = spawn_app().await;
+    let (status, body) = register(&app, register_form("New_Channel", true)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_envelope(status, &body);
+    let user = &body["data"];
+    assert_eq!(user["username"], "new_channel");
+    assert!(user.get("password").is_none() && user.get("refreshToken").is_none(), "{user}");
+    for key in ["avatar", "coverImage"] {
+        let url = user[key].as_str().unwrap();
+        let response = reqwest::get(app.url(url)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{key} is public: {url}");
+        assert_eq!(response.headers()["content-type"], "image/png");
+    }
+    assert_eq!(stored_files(&app), 2);
+    // The same account logs in to the chat, whose profilePic is the avatar.
+    let chat = cookie_client();
+    let (status, me) =
+        app.post(&chat, "/api/auth/login", json!({"email": "new_channel@example.com", "password": PASSWORD})).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["profilePic"], user["avatar"]);
+}
+
+#[tokio::test]
+async fn a_registration_that_fails_keeps_no_file_and_no_account() {
+    let app = spawn_app().await;
+    let (status, err) = register(&app, register_form("no_avatar", false)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_error_envelope(status, &err);
+    assert!(err["errors"].as_array().unwrap().iter().any(|e| e == "Avatar file is required"), "{err}");
+    assert_eq!(stored_files(&app), 0, "the cover that arrived first is deleted");
+
+    let (status, _) = register(&app, register_form("taken", true)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, err) = register(&app, register_form("taken", true)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{err}");
+    assert_error_envelope(status, &err);
+    assert_eq!(stored_files(&app), 2, "only the first registration's files");
+
+    use reqwest::multipart::Part;
+    let not_image =
+        register_form("pdf_avatar", false).part("avatar", Part::bytes(b"%PDF-1.4".to_vec()).file_name("a.png"));
+    let (status, err) = register(&app, not_image).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["code"], "invalid_image");
+    let missing = reqwest::multipart::Form::new().text("email", "x@example.com");
+    let (status, err) = register(&app, missing).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["errors"].as_array().unwrap().len(), 4, "fullName, username, password, avatar: {err}");
+    assert_eq!(stored_files(&app), 2);
+    let (status, _) =
+        app.post(&Client::new(), "/api/v1/users/login", json!({"username": "pdf_avatar", "password": PASSWORD})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no account was made");
+}
+
+#[tokio::test]
+async fn account_avatar_and_cover_change_for_the_caller() {
+    let app = spawn_app().await;
+    let email = signup(&app, "creator").await;
+    signup(&app, "other").await;
+    let (_, login) =
+        app.post(&Client::new(), "/api/v1/users/login", json!({"email": email, "password": PASSWORD})).await;
+    let me = bearer(login["data"]["accessToken"].as_str().unwrap());
+    let (status, body) = app
+        .request(
+            &me,
+            Method::PATCH,
+            "/api/v1/users/update-account",
+            Some(json!({"fullName": "Renamed", "email": "NEW@example.com"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["fullName"], "Renamed");
+    assert_eq!(body["data"]["email"], "new@example.com");
+    let (status, err) = app
+        .request(
+            &me,
+            Method::PATCH,
+            "/api/v1/users/update-account",
+            Some(json!({"fullName": "X", "email": "other@example.com"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{err}");
+    let (status, err) =
+        app.request(&me, Method::PATCH, "/api/v1/users/update-account", Some(json!({"fullName": "X"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_error_envelope(status, &err);
+
+    use reqwest::multipart::{Form, Part};
+    for (path, field, key) in
+        [("/api/v1/users/avatar", "avatar", "avatar"), ("/api/v1/users/cover-image", "coverImage", "coverImage")]
+    {
+        let form = Form::new().part(field, Part::bytes(png()).file_name("x.png"));
+        let (status, body) = json_of(me.patch(app.url(path)).multipart(form).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        let url = body["data"][key].as_str().unwrap();
+        assert!(url.starts_with("/uploads/"), "{url}");
+        assert_eq!(reqwest::get(app.url(url)).await.unwrap().status(), StatusCode::OK);
+        let form = Form::new().part("wrong", Part::bytes(png()).file_name("x.png"));
+        let (status, err) = json_of(me.patch(app.url(path)).multipart(form).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {err}");
+        assert_error_envelope(status, &err);
+    }
+    let (_, current) = app.get(&me, "/api/v1/users/current-user").await;
+    let (_, chat) = app.get(&me, "/api/auth/check").await;
+    assert_eq!(chat["profilePic"], current["data"]["avatar"], "one picture for both");
 }
