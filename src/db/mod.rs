@@ -2,6 +2,7 @@
 //! One code path for SQLite and PostgreSQL: each store function is written once against
 //! the query API of `sql` (`fetch_*`, `execute`, `transaction`), which runs it on either.
 
+pub mod channels;
 pub mod media;
 pub mod messages;
 pub mod rooms;

@@ -249,6 +249,12 @@ impl<A: Col + 'static, B: Col + 'static> Row for (A, B) {
     }
 }
 
+impl<A: Col + 'static, B: Col + 'static, C: Col + 'static> Row for (A, B, C) {
+    fn read(c: &mut impl Cursor) -> DbResult<Self> {
+        Ok((c.next()?, c.next()?, c.next()?))
+    }
+}
+
 // ---- the engines' primitives, shared by the pool-level and transaction-level calls ----
 
 /// Binds `$n` by its number, as sqlx does: SQLite numbers named parameters in order of

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod boards;
+pub mod channels;
 pub mod chat;
 pub mod media;
 pub mod page_cache;

@@ -376,3 +376,91 @@ async fn account_avatar_and_cover_change_for_the_caller() {
     let (_, chat) = app.get(&me, "/api/auth/check").await;
     assert_eq!(chat["profilePic"], current["data"]["avatar"], "one picture for both");
 }
+
+/// Signs up `username` and logs in on `/api/v1`: its id and a bearer client.
+async fn channel_user(app: &TestApp, username: &str) -> (String, Client) {
+    let email = signup(app, username).await;
+    let (_, login) =
+        app.post(&Client::new(), "/api/v1/users/login", json!({"email": email, "password": PASSWORD})).await;
+    (login["data"]["user"]["_id"].as_str().unwrap().to_string(), bearer(login["data"]["accessToken"].as_str().unwrap()))
+}
+
+#[tokio::test]
+async fn subscriptions_toggle_race_free_and_show_in_profiles_and_pages() {
+    let app = spawn_app().await;
+    let (chan_id, chan) = channel_user(&app, "the_channel").await;
+    let mut fans = Vec::new();
+    for i in 0..12 {
+        fans.push(channel_user(&app, &format!("fan_{i}")).await);
+    }
+    let toggle = format!("/api/v1/subscriptions/c/{chan_id}");
+    for (_, fan) in &fans {
+        let (status, body) = app.post(fan, &toggle, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["data"]["subscribed"], true);
+    }
+    // Concurrent toggles by one user: every one succeeds, none stores a duplicate, and the
+    // profile agrees with the count whatever order they ran in.
+    let (_, fan0) = &fans[0];
+    let answers = futures::future::join_all((0..6).map(|_| app.post(fan0, &toggle, json!({})))).await;
+    assert!(answers.iter().all(|(s, _)| *s == StatusCode::OK), "{answers:?}");
+    let (_, seen) = app.get(fan0, "/api/v1/users/c/the_channel").await;
+    let on = seen["data"]["isSubscribed"] == true;
+    assert_eq!(seen["data"]["subscribersCount"], if on { 12 } else { 11 }, "{seen}");
+    if !on {
+        app.post(fan0, &toggle, json!({})).await;
+    }
+    let (status, profile) = app.get(&fans[1].1, "/api/v1/users/c/The_Channel").await;
+    assert_eq!(status, StatusCode::OK, "{profile}");
+    assert_envelope(status, &profile);
+    assert_eq!(profile["data"]["subscribersCount"], 12);
+    assert_eq!(profile["data"]["channelsSubscribedToCount"], 0);
+    assert_eq!(profile["data"]["isSubscribed"], true);
+    let (_, own) = app.get(&chan, "/api/v1/users/c/the_channel").await;
+    assert_eq!(own["data"]["isSubscribed"], false);
+    let (_, fan_profile) = app.get(&chan, "/api/v1/users/c/fan_1").await;
+    assert_eq!(fan_profile["data"]["channelsSubscribedToCount"], 1);
+
+    // Pages in mongoose-aggregate-paginate-v2's shape.
+    let (status, page) = app.get(&chan, &format!("/api/v1/subscriptions/c/{chan_id}?page=2&limit=5")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let data = &page["data"];
+    assert_eq!(data["docs"].as_array().unwrap().len(), 5);
+    assert_eq!(data["totalDocs"], 12);
+    assert_eq!(
+        (data["page"].clone(), data["limit"].clone(), data["totalPages"].clone()),
+        (json!(2), json!(5), json!(3))
+    );
+    assert_eq!(data["pagingCounter"], 6);
+    assert_eq!((data["hasPrevPage"].clone(), data["hasNextPage"].clone()), (json!(true), json!(true)));
+    assert_eq!((data["prevPage"].clone(), data["nextPage"].clone()), (json!(1), json!(3)));
+    let doc = &data["docs"][0];
+    assert!(doc["username"].as_str().unwrap().starts_with("fan_") && doc.get("email").is_none(), "{doc}");
+    let (_, last) = app.get(&chan, &format!("/api/v1/subscriptions/c/{chan_id}?page=3&limit=5")).await;
+    assert_eq!(last["data"]["docs"].as_array().unwrap().len(), 2);
+    assert_eq!(last["data"]["nextPage"], Value::Null);
+    let (_, following) = app.get(&chan, &format!("/api/v1/subscriptions/u/{}", fans[3].0)).await;
+    assert_eq!(following["data"]["docs"][0]["_id"], chan_id.as_str());
+    assert_eq!(following["data"]["totalDocs"], 1);
+
+    // Bad input.
+    let (status, err) = app.post(&chan, &toggle, json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "own channel: {err}");
+    assert_error_envelope(status, &err);
+    let (status, _) = app.post(&chan, "/api/v1/subscriptions/c/not-an-id", json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = app.post(&chan, "/api/v1/subscriptions/c/0190d7a2-0000-7000-8000-000000000000", json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.get(&chan, "/api/v1/users/c/nobody_here").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for query in ["page=0", "limit=1000", "page=x"] {
+        let (status, err) = app.get(&chan, &format!("/api/v1/subscriptions/c/{chan_id}?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {err}");
+        assert_error_envelope(status, &err);
+    }
+    for path in [toggle.clone(), format!("/api/v1/subscriptions/u/{chan_id}"), "/api/v1/users/c/the_channel".into()] {
+        let (status, err) = app.get(&Client::new(), &path).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_error_envelope(status, &err);
+    }
+}

@@ -108,3 +108,88 @@ pub fn raw_body(
         VideotubeError(err)
     })
 }
+
+/// A page in mongoose-aggregate-paginate-v2's shape (`page` is 1-based).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Paginated<T> {
+    pub docs: Vec<T>,
+    pub total_docs: i64,
+    pub limit: u32,
+    pub page: u64,
+    pub total_pages: u64,
+    /// The 1-based position of the page's first document.
+    pub paging_counter: u64,
+    pub has_prev_page: bool,
+    pub has_next_page: bool,
+    pub prev_page: Option<u64>,
+    pub next_page: Option<u64>,
+}
+
+impl<T> Paginated<T> {
+    pub fn new(docs: Vec<T>, total_docs: i64, paging: Paging) -> Self {
+        let total = u64::try_from(total_docs).unwrap_or(0);
+        let limit = u64::from(paging.limit);
+        let total_pages = total.div_ceil(limit).max(1);
+        let page = paging.page;
+        Self {
+            docs,
+            total_docs,
+            limit: paging.limit,
+            page,
+            total_pages,
+            paging_counter: (page - 1) * limit + 1,
+            has_prev_page: page > 1,
+            has_next_page: page < total_pages,
+            prev_page: (page > 1).then(|| page - 1),
+            next_page: (page < total_pages).then(|| page + 1),
+        }
+    }
+}
+
+/// `?page` (1-based, default 1) and `?limit` (1–100, default 10).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1-based page number (default 1).
+    page: Option<String>,
+    /// Documents per page, 1–100 (default 10).
+    limit: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub page: u64,
+    pub limit: u32,
+}
+
+impl Paging {
+    pub fn offset(&self) -> u64 {
+        (self.page - 1).saturating_mul(u64::from(self.limit))
+    }
+}
+
+impl PageQuery {
+    /// The tutorial's clients send numbers as query strings; anything else is a 400.
+    pub fn parse(&self) -> Result<Paging, ApiError> {
+        let mut errors = crate::error::FieldErrors::new();
+        let page = match self.page.as_deref().map(str::parse::<u64>) {
+            None => 1,
+            Some(Ok(n)) if (1..=1_000_000).contains(&n) => n,
+            Some(_) => {
+                errors.add("page", "invalid", "page must be a whole number from 1");
+                1
+            }
+        };
+        let limit = match self.limit.as_deref().map(str::parse::<u32>) {
+            None => 10,
+            Some(Ok(n)) if (1..=100).contains(&n) => n,
+            Some(_) => {
+                errors.add("limit", "invalid", "limit must be a whole number from 1 to 100");
+                10
+            }
+        };
+        errors.into_result()?;
+        Ok(Paging { page, limit })
+    }
+}
