@@ -9,6 +9,7 @@ pub mod rooms;
 pub mod seed;
 pub mod sessions;
 pub mod users;
+pub mod videos;
 
 pub(crate) mod sql;
 

@@ -45,6 +45,7 @@ id_type!(UserId);
 id_type!(RoomId);
 id_type!(SessionId);
 id_type!(MediaId);
+id_type!(VideoId);
 id_type!(
     /// Message ids are UUIDv7 and strictly increase within a room in commit order
     /// (see `MessageId::next_after`), so `after=<id>` catch-up never skips a message.

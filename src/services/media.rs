@@ -549,13 +549,26 @@ where
 /// its files arrived): their rows and their bytes. Best effort: a failure is logged.
 pub async fn discard(state: &AppState, uploads: &[&StoredMedia]) {
     for upload in uploads {
-        if let Ok(Some(row)) = media::find_media(&state.db, &upload.id).await {
-            if let Err(e) = state.media.store.delete(&StorePath::from(row.storage_key.as_str())).await {
-                tracing::warn!(error = %e, "discarding an upload");
-            }
-            if let Err(e) = media::delete_media(&state.db, &upload.id).await {
-                tracing::warn!(error = %e, "discarding an upload's row");
-            }
+        discard_id(state, &upload.id).await;
+    }
+}
+
+/// `discard` for an upload known by its stored id (a video's files when it is deleted).
+pub async fn discard_by_id(state: &AppState, id: &str) {
+    if let Some(id) = MediaId::parse(id) {
+        discard_id(state, &id).await;
+    }
+}
+
+async fn discard_id(state: &AppState, id: &MediaId) {
+    if let Ok(Some(row)) = media::find_media(&state.db, id).await {
+        // The row first: a file whose row is gone is never served, whatever happens next.
+        if let Err(e) = media::delete_media(&state.db, id).await {
+            tracing::warn!(error = %e, "discarding an upload's row");
+            return;
+        }
+        if let Err(e) = state.media.store.delete(&StorePath::from(row.storage_key.as_str())).await {
+            tracing::warn!(error = %e, "discarding an upload");
         }
     }
 }
@@ -566,6 +579,85 @@ pub async fn assign_owner(state: &AppState, uploads: &[&StoredMedia], owner: &Us
         media::set_owner(&state.db, &upload.id, owner).await?;
     }
     Ok(())
+}
+
+/// A stored file as `Read + Seek`, reading 64 KiB ranges from storage (for the container
+/// parsers, which skip the media data by seeking). Runs on a blocking thread.
+struct StoredReader {
+    store: Arc<dyn ObjectStore>,
+    location: StorePath,
+    size: u64,
+    pos: u64,
+    buf: Bytes,
+    buf_start: u64,
+    rt: tokio::runtime::Handle,
+}
+
+impl std::io::Read for StoredReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.size || out.is_empty() {
+            return Ok(0);
+        }
+        let in_buf = self.pos >= self.buf_start && self.pos < self.buf_start + self.buf.len() as u64;
+        if !in_buf {
+            let end = (self.pos + 64 * 1024).min(self.size);
+            self.buf =
+                self.rt.block_on(self.store.get_range(&self.location, self.pos..end)).map_err(std::io::Error::other)?;
+            self.buf_start = self.pos;
+        }
+        let from = usize::try_from(self.pos - self.buf_start).unwrap_or(usize::MAX);
+        let n = out.len().min(self.buf.len().saturating_sub(from));
+        out[..n].copy_from_slice(&self.buf[from..from + n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for StoredReader {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let target = match to {
+            std::io::SeekFrom::Start(n) => Some(n),
+            std::io::SeekFrom::End(d) => self.size.checked_add_signed(d),
+            std::io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = target.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before start"))?;
+        Ok(self.pos)
+    }
+}
+
+/// The duration of a stored video, in milliseconds, from its container's header: MP4 and
+/// QuickTime `mvhd` (the `mp4` crate), WebM and Matroska segment `Info` (the `matroska`
+/// crate). `None` when the file has no readable duration.
+pub async fn video_duration_ms(state: &AppState, video: &StoredMedia) -> Option<i64> {
+    let row = media::find_media(&state.db, &video.id).await.ok()??;
+    let reader = StoredReader {
+        store: state.media.store.clone(),
+        location: StorePath::from(row.storage_key.as_str()),
+        size: video.bytes,
+        pos: 0,
+        buf: Bytes::new(),
+        buf_start: 0,
+        rt: tokio::runtime::Handle::current(),
+    };
+    let content_type = video.content_type;
+    // The parsers are synchronous and trust their input: a blocking thread, and a panic is
+    // "no duration", not a crash.
+    let parsed = tokio::task::spawn_blocking(move || match content_type {
+        "video/webm" | "video/x-matroska" => matroska::Matroska::open(reader)
+            .ok()
+            .and_then(|m| m.info.duration)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        _ => {
+            let size = reader.size;
+            let header = mp4::Mp4Reader::read_header(reader, size).ok()?;
+            let mvhd = &header.moov.mvhd;
+            (mvhd.timescale > 0).then(|| {
+                i64::try_from(u128::from(mvhd.duration) * 1000 / u128::from(mvhd.timescale)).unwrap_or(i64::MAX)
+            })
+        }
+    })
+    .await;
+    parsed.ok().flatten().filter(|ms| *ms > 0)
 }
 
 /// The caller's own upload, as a message's attachment: its id and its JSON.

@@ -11,3 +11,4 @@ pub mod rate_limit;
 pub mod rooms;
 pub mod seed;
 pub mod users;
+pub mod videos;

@@ -464,3 +464,204 @@ async fn subscriptions_toggle_race_free_and_show_in_profiles_and_pages() {
         assert_error_envelope(status, &err);
     }
 }
+
+/// A small MP4 that players and parsers accept: `ftyp`, `moov` with an `mvhd` saying
+/// `duration_ms` (time scale 1000), then `mdat` with `payload` bytes of noise.
+pub fn mp4_video(duration_ms: u32, payload: usize) -> Vec<u8> {
+    let boxed = |kind: &[u8], body: &[u8]| {
+        let mut b = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(kind);
+        b.extend_from_slice(body);
+        b
+    };
+    let ftyp = boxed(b"ftyp", &[b"isom".as_slice(), &[0, 0, 2, 0], b"isommp42"].concat());
+    let mut mvhd = vec![0u8; 4 + 4 + 4]; // version, flags, creation, modification
+    mvhd.extend_from_slice(&1000u32.to_be_bytes()); // time scale
+    mvhd.extend_from_slice(&duration_ms.to_be_bytes());
+    mvhd.extend_from_slice(&0x0001_0000u32.to_be_bytes()); // rate 1.0
+    mvhd.extend_from_slice(&0x0100u16.to_be_bytes()); // volume 1.0
+    mvhd.extend_from_slice(&[0; 10]);
+    for v in [0x0001_0000u32, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000] {
+        mvhd.extend_from_slice(&v.to_be_bytes()); // identity matrix
+    }
+    mvhd.extend_from_slice(&[0; 24]);
+    mvhd.extend_from_slice(&2u32.to_be_bytes()); // next track id
+    let moov = boxed(b"moov", &boxed(b"mvhd", &mvhd));
+    let mdat = boxed(b"mdat", &crate::uploads::noise(payload, 3));
+    [ftyp, moov, mdat].concat()
+}
+
+/// A small WebM: EBML header (`webm`), a Segment whose Info says `duration_ms`.
+pub fn webm_video(duration_ms: f64) -> Vec<u8> {
+    let element = |id: &[u8], body: &[u8]| {
+        let mut e = id.to_vec();
+        e.push(0x01); // an 8-byte size
+        e.extend_from_slice(&(body.len() as u64).to_be_bytes()[1..]);
+        e.extend_from_slice(body);
+        e
+    };
+    let header = element(&[0x1A, 0x45, 0xDF, 0xA3], &element(&[0x42, 0x82], b"webm"));
+    let info = element(
+        &[0x15, 0x49, 0xA9, 0x66],
+        &[
+            element(&[0x2A, 0xD7, 0xB1], &1_000_000u32.to_be_bytes()),
+            element(&[0x44, 0x89], &duration_ms.to_be_bytes()),
+        ]
+        .concat(),
+    );
+    let segment = element(&[0x18, 0x53, 0x80, 0x67], &info);
+    [header, segment].concat()
+}
+
+fn video_form(title: &str, video: Vec<u8>) -> reqwest::multipart::Form {
+    use reqwest::multipart::{Form, Part};
+    Form::new()
+        .text("title", title.to_string())
+        .text("description", format!("about {title}"))
+        .part("videoFile", Part::bytes(video).file_name("v.mp4").mime_str("video/mp4").unwrap())
+        .part("thumbnail", Part::bytes(png()).file_name("t.png").mime_str("image/png").unwrap())
+}
+
+async fn publish(app: &TestApp, client: &Client, form: reqwest::multipart::Form) -> (StatusCode, Value) {
+    json_of(client.post(app.url("/api/v1/videos")).multipart(form).send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn videos_upload_with_their_duration_and_only_owners_change_them() {
+    let app = spawn_app().await;
+    let (ann_id, ann) = channel_user(&app, "ann_tube").await;
+    let (_, bob) = channel_user(&app, "bob_tube").await;
+    let (status, video) = publish(&app, &ann, video_form("First cut", mp4_video(12_345, 300_000))).await;
+    assert_eq!(status, StatusCode::CREATED, "{video}");
+    assert_envelope(status, &video);
+    let v = &video["data"];
+    assert_eq!(v["duration"], 12.345);
+    assert_eq!((v["views"].clone(), v["isPublished"].clone()), (json!(0), json!(true)));
+    assert_eq!(v["owner"]["_id"], ann_id.as_str());
+    let id = v["_id"].as_str().unwrap().to_string();
+    let file = v["videoFile"].as_str().unwrap().to_string();
+    let seek = Client::new().get(app.url(&file)).header("range", "bytes=0-99").send().await.unwrap();
+    assert_eq!(seek.status(), StatusCode::PARTIAL_CONTENT, "a published video's file seeks");
+    assert_eq!(seek.headers()["content-type"], "video/mp4");
+    let (status, webm) = publish(&app, &ann, video_form("Second", webm_video(4_500.0))).await;
+    assert_eq!(status, StatusCode::CREATED, "{webm}");
+    assert_eq!(webm["data"]["duration"], 4.5);
+
+    // Views count once per viewer per window; the history has the video with its owner.
+    for _ in 0..3 {
+        let (status, seen) = app.get(&bob, &format!("/api/v1/videos/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{seen}");
+        assert_eq!(seen["data"]["views"], 1);
+        assert_eq!(seen["data"]["owner"]["username"], "ann_tube");
+    }
+    let (_, seen) = app.get(&ann, &format!("/api/v1/videos/{id}")).await;
+    assert_eq!(seen["data"]["views"], 2);
+    let (_, history) = app.get(&bob, "/api/v1/users/history").await;
+    assert_eq!(history["data"][0]["_id"], id.as_str());
+    assert_eq!(history["data"][0]["owner"]["_id"], ann_id.as_str());
+
+    // Only the owner changes, unpublishes or deletes; unpublished is 404 to others.
+    let path = format!("/api/v1/videos/{id}");
+    let rename = || reqwest::multipart::Form::new().text("title", "Renamed");
+    let (status, err) = json_of(bob.patch(app.url(&path)).multipart(rename()).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{err}");
+    assert_error_envelope(status, &err);
+    let (status, updated) = json_of(ann.patch(app.url(&path)).multipart(rename()).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["data"]["title"], "Renamed");
+    assert_eq!(updated["data"]["description"], "about First cut");
+    let toggle = format!("/api/v1/videos/toggle/publish/{id}");
+    assert_eq!(app.request(&bob, Method::PATCH, &toggle, None).await.0, StatusCode::FORBIDDEN);
+    let (status, off) = app.request(&ann, Method::PATCH, &toggle, None).await;
+    assert_eq!(status, StatusCode::OK, "{off}");
+    assert_eq!(off["data"]["isPublished"], false);
+    assert_eq!(app.get(&bob, &path).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&ann, &path).await.0, StatusCode::OK, "the owner still sees it");
+    let (_, bobs_list) = app.get(&bob, "/api/v1/videos").await;
+    assert_eq!(bobs_list["data"]["totalDocs"], 1, "{bobs_list}");
+    let (_, anns_list) = app.get(&ann, &format!("/api/v1/videos?userId={ann_id}")).await;
+    assert_eq!(anns_list["data"]["totalDocs"], 2, "{anns_list}");
+    assert_eq!(app.request(&bob, Method::DELETE, &path, None).await.0, StatusCode::NOT_FOUND);
+    let (status, _) = app.request(&ann, Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.get(&ann, &path).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        Client::new().get(app.url(&file)).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND,
+        "its file went"
+    );
+}
+
+#[tokio::test]
+async fn video_lists_search_sort_and_page() {
+    let app = spawn_app().await;
+    let (ann_id, ann) = channel_user(&app, "ann_tube").await;
+    let (_, bob) = channel_user(&app, "bob_tube").await;
+    for (title, ms) in [("Rust basics", 3000), ("Cooking pasta", 9000), ("Advanced Rust", 6000)] {
+        let (status, body) = publish(&app, &ann, video_form(title, mp4_video(ms, 1000))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let titles = |body: &Value| -> Vec<String> {
+        body["data"]["docs"].as_array().unwrap().iter().map(|d| d["title"].as_str().unwrap().to_string()).collect()
+    };
+    let (_, rust) = app.get(&bob, "/api/v1/videos?query=rust&sortBy=duration&sortType=asc").await;
+    assert_eq!(titles(&rust), ["Rust basics", "Advanced Rust"]);
+    let (_, by_title) = app.get(&bob, "/api/v1/videos?sortBy=title&sortType=asc&limit=2&page=2").await;
+    assert_eq!(titles(&by_title), ["Rust basics"]);
+    assert_eq!(by_title["data"]["totalDocs"], 3);
+    assert_eq!(by_title["data"]["prevPage"], 1);
+    let (_, newest) = app.get(&bob, &format!("/api/v1/videos?userId={ann_id}")).await;
+    assert_eq!(titles(&newest)[0], "Advanced Rust", "newest first by default");
+    for query in ["sortBy=password", "sortType=sideways", "userId=nope", "limit=0"] {
+        let (status, err) = app.get(&bob, &format!("/api/v1/videos?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {err}");
+        assert_error_envelope(status, &err);
+    }
+}
+
+#[tokio::test]
+async fn bad_video_uploads_are_refused_and_keep_no_file() {
+    let app = spawn_app_with(|s| s.max_video_bytes = 200_000).await;
+    let (_, ann) = channel_user(&app, "ann_tube").await;
+    use reqwest::multipart::{Form, Part};
+    let cases: Vec<(Form, StatusCode, &str)> = vec![
+        (video_form("x", png()), StatusCode::BAD_REQUEST, "a picture as the video"),
+        (video_form("x", mp4_video(0, 1000)), StatusCode::BAD_REQUEST, "no duration"),
+        (video_form("x", mp4_video(1000, 300_000)), StatusCode::PAYLOAD_TOO_LARGE, "over MAX_VIDEO_BYTES"),
+        (
+            Form::new().text("title", "x").text("description", "y").part("videoFile", Part::bytes(mp4_video(1000, 10))),
+            StatusCode::BAD_REQUEST,
+            "no thumbnail",
+        ),
+        (
+            Form::new()
+                .text("description", "y")
+                .part("videoFile", Part::bytes(mp4_video(1000, 10)))
+                .part("thumbnail", Part::bytes(png())),
+            StatusCode::BAD_REQUEST,
+            "no title",
+        ),
+        (
+            Form::new()
+                .text("title", "x")
+                .text("description", "y")
+                .part("videoFile", Part::bytes(mp4_video(1000, 10)))
+                .part("thumbnail", Part::bytes(b"%PDF-1.4".to_vec())),
+            StatusCode::BAD_REQUEST,
+            "a document as the thumbnail",
+        ),
+    ];
+    for (form, expected, case) in cases {
+        let (status, err) = publish(&app, &ann, form).await;
+        assert_eq!(status, expected, "{case}: {err}");
+        assert_error_envelope(status, &err);
+    }
+    assert_eq!(stored_files(&app), 0, "no file of a refused video is kept");
+    assert_eq!(app.get(&ann, "/api/v1/videos").await.1["data"]["totalDocs"], 0);
+    let (status, _) = app.get(&ann, "/api/v1/videos/not-an-id").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = app.get(&ann, "/api/v1/videos/0190d7a2-0000-7000-8000-000000000000").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = publish(&app, &Client::new(), video_form("x", mp4_video(1000, 10))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

@@ -170,6 +170,10 @@ impl Paging {
 }
 
 impl PageQuery {
+    pub fn new(page: Option<String>, limit: Option<String>) -> Self {
+        Self { page, limit }
+    }
+
     /// The tutorial's clients send numbers as query strings; anything else is a 400.
     pub fn parse(&self) -> Result<Paging, ApiError> {
         let mut errors = crate::error::FieldErrors::new();

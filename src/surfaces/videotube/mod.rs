@@ -9,6 +9,7 @@
 mod accounts;
 mod envelope;
 mod subscriptions;
+mod videos;
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -31,7 +32,11 @@ use crate::views::rfc3339;
 const TAG: &str = "video-platform tutorial";
 
 pub fn routes() -> ApiRoutes {
-    ApiRoutes::new().routes(routes!(videotube_healthcheck)).merge(accounts::routes()).merge(subscriptions::routes())
+    ApiRoutes::new()
+        .routes(routes!(videotube_healthcheck))
+        .merge(accounts::routes())
+        .merge(subscriptions::routes())
+        .merge(videos::routes())
 }
 
 /// The caller, from the `accessToken` cookie (or natter's `jwt`) or a bearer token.
