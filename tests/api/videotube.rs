@@ -196,47 +196,62 @@ async fn change_password_needs_the_old_one_and_ends_other_sessions() {
     assert_eq!(login("An0ther-pw-123").await.0, StatusCode::OK);
 }
 
-/// Who may call what, so far: (method, path, body) → status for anonymous and signed-in.
+/// Who may call what: every route so far × {anonymous, another user, the owner} → status.
+/// The owner owns the video and the channel; "another user" is signed in but owns nothing.
 #[tokio::test]
 async fn authorization_table() {
     let app = spawn_app().await;
-    let email = signup(&app, "creator").await;
-    let (_, login) =
-        app.post(&Client::new(), "/api/v1/users/login", json!({"email": email, "password": PASSWORD})).await;
-    let signed_in = bearer(login["data"]["accessToken"].as_str().unwrap());
-    let change = json!({"oldPassword": "wrong-password-1", "newPassword": "An0ther-pw-123"});
-    let account = json!({"fullName": "Same", "email": "creator@example.com"});
-    let table: [(Method, &str, Value, StatusCode, StatusCode); 7] = [
-        (Method::GET, "/api/v1/healthcheck", Value::Null, StatusCode::OK, StatusCode::OK),
-        (Method::GET, "/api/v1/users/current-user", Value::Null, StatusCode::UNAUTHORIZED, StatusCode::OK),
-        (Method::POST, "/api/v1/users/change-password", change, StatusCode::UNAUTHORIZED, StatusCode::BAD_REQUEST),
-        (Method::PATCH, "/api/v1/users/update-account", account, StatusCode::UNAUTHORIZED, StatusCode::OK),
-        // No multipart body: the signed-in caller gets 415.
-        (
-            Method::PATCH,
-            "/api/v1/users/avatar",
-            json!({}),
-            StatusCode::UNAUTHORIZED,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ),
-        (
-            Method::PATCH,
-            "/api/v1/users/cover-image",
-            json!({}),
-            StatusCode::UNAUTHORIZED,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ),
-        (Method::POST, "/api/v1/users/logout", json!({}), StatusCode::OK, StatusCode::OK),
+    let (owner_id, owner) = channel_user(&app, "owner_tube").await;
+    let (other_id, other) = channel_user(&app, "other_tube").await;
+    let (status, video) = publish(&app, &owner, video_form("Mine", mp4_video(1000, 10))).await;
+    assert_eq!(status, StatusCode::CREATED, "{video}");
+    let vid = video["data"]["_id"].as_str().unwrap().to_string();
+    let (_, hidden) = publish(&app, &owner, video_form("Hidden", mp4_video(1000, 10))).await;
+    let hidden = hidden["data"]["_id"].as_str().unwrap().to_string();
+    app.request(&owner, Method::PATCH, &format!("/api/v1/videos/toggle/publish/{hidden}"), None).await;
+    let (_, flip) = publish(&app, &owner, video_form("Flip", mp4_video(1000, 10))).await;
+    let flip = flip["data"]["_id"].as_str().unwrap().to_string();
+
+    use StatusCode as S;
+    let (ok, bad, unauth, forbidden, missing, unsupported) =
+        (S::OK, S::BAD_REQUEST, S::UNAUTHORIZED, S::FORBIDDEN, S::NOT_FOUND, S::UNSUPPORTED_MEDIA_TYPE);
+    let wrong_pw = json!({"oldPassword": "wrong-password-1", "newPassword": "An0ther-pw-123"});
+    // (method, path, JSON body, anonymous, other user, owner)
+    let table: Vec<(Method, String, Option<Value>, [StatusCode; 3])> = vec![
+        (Method::GET, "/api/v1/healthcheck".into(), None, [ok, ok, ok]),
+        (Method::GET, "/api/v1/users/current-user".into(), None, [unauth, ok, ok]),
+        (Method::POST, "/api/v1/users/change-password".into(), Some(wrong_pw), [unauth, bad, bad]),
+        (Method::PATCH, "/api/v1/users/update-account".into(), Some(json!({"fullName": "F"})), [unauth, bad, bad]),
+        (Method::PATCH, "/api/v1/users/avatar".into(), Some(json!({})), [unauth, unsupported, unsupported]),
+        (Method::PATCH, "/api/v1/users/cover-image".into(), Some(json!({})), [unauth, unsupported, unsupported]),
+        (Method::GET, "/api/v1/users/history".into(), None, [unauth, ok, ok]),
+        (Method::GET, "/api/v1/users/c/owner_tube".into(), None, [unauth, ok, ok]),
+        (Method::GET, format!("/api/v1/subscriptions/c/{owner_id}"), None, [unauth, ok, ok]),
+        (Method::GET, format!("/api/v1/subscriptions/u/{other_id}"), None, [unauth, ok, ok]),
+        // Subscribing to the owner's channel: the owner cannot subscribe to their own.
+        (Method::POST, format!("/api/v1/subscriptions/c/{owner_id}"), Some(json!({})), [unauth, ok, bad]),
+        (Method::GET, "/api/v1/videos".into(), None, [unauth, ok, ok]),
+        (Method::POST, "/api/v1/videos".into(), Some(json!({})), [unauth, unsupported, unsupported]),
+        (Method::GET, format!("/api/v1/videos/{vid}"), None, [unauth, ok, ok]),
+        (Method::GET, format!("/api/v1/videos/{hidden}"), None, [unauth, missing, ok]),
+        (Method::PATCH, format!("/api/v1/videos/{vid}"), Some(json!({})), [unauth, unsupported, unsupported]),
+        (Method::DELETE, format!("/api/v1/videos/{hidden}"), None, [unauth, missing, ok]),
+        (Method::PATCH, format!("/api/v1/videos/toggle/publish/{flip}"), None, [unauth, forbidden, ok]),
+        (Method::DELETE, format!("/api/v1/videos/{vid}"), None, [unauth, forbidden, ok]),
+        (Method::POST, "/api/v1/users/logout".into(), Some(json!({})), [ok, ok, ok]),
     ];
-    for (method, path, body, anonymous, user) in table {
-        let body = (!body.is_null()).then_some(body);
-        let (status, got) = app.request(&Client::new(), method.clone(), path, body.clone()).await;
-        assert_eq!(status, anonymous, "anonymous {method} {path}: {got}");
-        if status.is_client_error() {
-            assert_error_envelope(status, &got);
+    for (method, path, body, expected) in table {
+        for (who, client, status) in [
+            ("anonymous", Client::new(), expected[0]),
+            ("other", other.clone(), expected[1]),
+            ("owner", owner.clone(), expected[2]),
+        ] {
+            let (got, response) = app.request(&client, method.clone(), &path, body.clone()).await;
+            assert_eq!(got, status, "{who} {method} {path}: {response}");
+            if got.is_client_error() {
+                assert_error_envelope(got, &response);
+            }
         }
-        let (status, got) = app.request(&signed_in, method.clone(), path, body).await;
-        assert_eq!(status, user, "signed in {method} {path}: {got}");
     }
 }
 
