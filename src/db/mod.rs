@@ -3,6 +3,7 @@
 //! the query API of `sql` (`fetch_*`, `execute`, `transaction`), which runs it on either.
 
 pub mod channels;
+pub mod community;
 pub mod media;
 pub mod messages;
 pub mod rooms;

@@ -47,6 +47,10 @@ id_type!(SessionId);
 id_type!(MediaId);
 id_type!(VideoId);
 id_type!(
+    /// A comment or a tweet.
+    PostId
+);
+id_type!(
     /// Message ids are UUIDv7 and strictly increase within a room in commit order
     /// (see `MessageId::next_after`), so `after=<id>` catch-up never skips a message.
     MessageId

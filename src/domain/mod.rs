@@ -3,5 +3,5 @@
 mod ids;
 mod text;
 
-pub use ids::{MediaId, MessageId, RoomId, SessionId, UserId, VideoId, now_ms};
+pub use ids::{MediaId, MessageId, PostId, RoomId, SessionId, UserId, VideoId, now_ms};
 pub use text::{Email, FullName, MessageText, Password, Role, UserType, Username};

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod boards;
 pub mod channels;
 pub mod chat;
+pub mod community;
 pub mod media;
 pub mod page_cache;
 pub mod rate_limit;

@@ -67,7 +67,7 @@ pub async fn list(state: &AppState, query: VideoQuery<'_>) -> ApiResult<(Vec<Vid
 }
 
 /// A video the caller may see (published, or their own).
-async fn visible(state: &AppState, caller: &AuthUser, id: &str) -> ApiResult<VideoRow> {
+pub(crate) async fn visible(state: &AppState, caller: &AuthUser, id: &str) -> ApiResult<VideoRow> {
     let video = videos::find_video(&state.db, id).await?.ok_or_else(video_not_found)?;
     if video.is_published || video.owner_id == caller.id.to_string() { Ok(video) } else { Err(video_not_found()) }
 }
@@ -78,15 +78,24 @@ async fn owned(state: &AppState, caller: &AuthUser, id: &str) -> ApiResult<Video
     if video.owner_id == caller.id.to_string() { Ok(video) } else { Err(not_owner()) }
 }
 
+/// A watched video: with its owner, its like count and whether the viewer likes it.
+pub struct Watched {
+    pub video: VideoRow,
+    pub owner: UserRow,
+    pub likes: i64,
+    pub liked: bool,
+}
+
 /// Watches a video: counts the caller's view (once per `VIEW_WINDOW_MS`), puts it first in
-/// their history, and returns it with its owner.
-pub async fn watch(state: &AppState, caller: &AuthUser, id: &str) -> ApiResult<(VideoRow, UserRow)> {
+/// their history, and returns it with its owner and likes.
+pub async fn watch(state: &AppState, caller: &AuthUser, id: &str) -> ApiResult<Watched> {
     let mut video = visible(state, caller, id).await?;
     let now = now_ms();
     video.views = videos::record_view(&state.db, &video.id, &caller.id, now - now % VIEW_WINDOW_MS, now).await?;
     let owner_id = UserId::parse(&video.owner_id).ok_or_else(|| anyhow::anyhow!("stored owner id is not a UUID"))?;
     let owner = crate::db::users::find_user(&state.db, &owner_id).await?.ok_or_else(video_not_found)?;
-    Ok((video, owner))
+    let (likes, liked) = crate::db::community::video_likes(&state.db, &video.id, &caller.id).await?;
+    Ok(Watched { video, owner, likes, liked })
 }
 
 /// Changes title, description and/or thumbnail: the owner only. A replaced thumbnail's

@@ -212,6 +212,12 @@ async fn authorization_table() {
     let (_, flip) = publish(&app, &owner, video_form("Flip", mp4_video(1000, 10))).await;
     let flip = flip["data"]["_id"].as_str().unwrap().to_string();
 
+    let (_, comment) = app.post(&owner, &format!("/api/v1/comments/{vid}"), json!({"content": "first"})).await;
+    let cid = comment["data"]["_id"].as_str().unwrap().to_string();
+    let (_, tweet) = app.post(&owner, "/api/v1/tweets", json!({"content": "hello"})).await;
+    let tid = tweet["data"]["_id"].as_str().unwrap().to_string();
+    let text = Some(json!({"content": "text"}));
+    let created = StatusCode::CREATED;
     use StatusCode as S;
     let (ok, bad, unauth, forbidden, missing, unsupported) =
         (S::OK, S::BAD_REQUEST, S::UNAUTHORIZED, S::FORBIDDEN, S::NOT_FOUND, S::UNSUPPORTED_MEDIA_TYPE);
@@ -235,6 +241,18 @@ async fn authorization_table() {
         (Method::GET, format!("/api/v1/videos/{vid}"), None, [unauth, ok, ok]),
         (Method::GET, format!("/api/v1/videos/{hidden}"), None, [unauth, missing, ok]),
         (Method::PATCH, format!("/api/v1/videos/{vid}"), Some(json!({})), [unauth, unsupported, unsupported]),
+        (Method::GET, format!("/api/v1/comments/{vid}"), None, [unauth, ok, ok]),
+        (Method::POST, format!("/api/v1/comments/{vid}"), text.clone(), [unauth, created, created]),
+        (Method::PATCH, format!("/api/v1/comments/c/{cid}"), text.clone(), [unauth, forbidden, ok]),
+        (Method::POST, format!("/api/v1/likes/toggle/c/{cid}"), None, [unauth, ok, ok]),
+        (Method::DELETE, format!("/api/v1/comments/c/{cid}"), None, [unauth, forbidden, ok]),
+        (Method::POST, "/api/v1/tweets".into(), text.clone(), [unauth, created, created]),
+        (Method::GET, format!("/api/v1/tweets/user/{owner_id}"), None, [unauth, ok, ok]),
+        (Method::PATCH, format!("/api/v1/tweets/{tid}"), text.clone(), [unauth, forbidden, ok]),
+        (Method::POST, format!("/api/v1/likes/toggle/t/{tid}"), None, [unauth, ok, ok]),
+        (Method::DELETE, format!("/api/v1/tweets/{tid}"), None, [unauth, forbidden, ok]),
+        (Method::POST, format!("/api/v1/likes/toggle/v/{vid}"), None, [unauth, ok, ok]),
+        (Method::GET, "/api/v1/likes/videos".into(), None, [unauth, ok, ok]),
         (Method::DELETE, format!("/api/v1/videos/{hidden}"), None, [unauth, missing, ok]),
         (Method::PATCH, format!("/api/v1/videos/toggle/publish/{flip}"), None, [unauth, forbidden, ok]),
         (Method::DELETE, format!("/api/v1/videos/{vid}"), None, [unauth, forbidden, ok]),
@@ -679,4 +697,99 @@ async fn bad_video_uploads_are_refused_and_keep_no_file() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = publish(&app, &Client::new(), video_form("x", mp4_video(1000, 10))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn comments_tweets_and_likes_with_their_authors_rules() {
+    let app = spawn_app().await;
+    let (ann_id, ann) = channel_user(&app, "ann_tube").await;
+    let (_, bob) = channel_user(&app, "bob_tube").await;
+    let (_, video) = publish(&app, &ann, video_form("Talk", mp4_video(1000, 10))).await;
+    let vid = video["data"]["_id"].as_str().unwrap().to_string();
+
+    // Comments: anyone who sees the video; the author alone edits and deletes.
+    let (status, comment) = app.post(&bob, &format!("/api/v1/comments/{vid}"), json!({"content": " Nice talk "})).await;
+    assert_eq!(status, StatusCode::CREATED, "{comment}");
+    assert_envelope(status, &comment);
+    assert_eq!(
+        (comment["data"]["content"].clone(), comment["data"]["video"].clone()),
+        (json!("Nice talk"), json!(vid))
+    );
+    let cid = comment["data"]["_id"].as_str().unwrap().to_string();
+    let (status, liked) = app.post(&ann, &format!("/api/v1/likes/toggle/c/{cid}"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{liked}");
+    assert_eq!(liked["data"]["liked"], true);
+    let (_, page) = app.get(&ann, &format!("/api/v1/comments/{vid}")).await;
+    let listed = &page["data"]["docs"][0];
+    assert_eq!(listed["owner"]["username"], "bob_tube");
+    assert_eq!((listed["likesCount"].clone(), listed["isLiked"].clone()), (json!(1), json!(true)));
+    assert_eq!(page["data"]["totalDocs"], 1);
+    let edit = format!("/api/v1/comments/c/{cid}");
+    assert_eq!(
+        app.request(&ann, Method::PATCH, &edit, Some(json!({"content": "mine now"}))).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.request(&ann, Method::DELETE, &edit, None).await.0, StatusCode::FORBIDDEN);
+    let (status, edited) = app.request(&bob, Method::PATCH, &edit, Some(json!({"content": "Great talk"}))).await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["data"]["content"], "Great talk");
+    assert_eq!(app.request(&bob, Method::DELETE, &edit, None).await.0, StatusCode::OK);
+    assert_eq!(app.get(&ann, &format!("/api/v1/comments/{vid}")).await.1["data"]["totalDocs"], 0);
+    assert_eq!(app.request(&bob, Method::DELETE, &edit, None).await.0, StatusCode::NOT_FOUND);
+
+    // Tweets.
+    let (status, tweet) = app.post(&ann, "/api/v1/tweets", json!({"content": "New video out"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{tweet}");
+    let tid = tweet["data"]["_id"].as_str().unwrap().to_string();
+    assert_eq!(app.post(&bob, &format!("/api/v1/likes/toggle/t/{tid}"), json!({})).await.1["data"]["liked"], true);
+    let (_, tweets) = app.get(&bob, &format!("/api/v1/tweets/user/{ann_id}")).await;
+    assert_eq!(tweets["data"]["docs"][0]["content"], "New video out");
+    assert_eq!(tweets["data"]["docs"][0]["likesCount"], 1);
+    let tweet_path = format!("/api/v1/tweets/{tid}");
+    assert_eq!(
+        app.request(&bob, Method::PATCH, &tweet_path, Some(json!({"content": "x"}))).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.request(&ann, Method::PATCH, &tweet_path, Some(json!({"content": "Edited"}))).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(app.request(&bob, Method::DELETE, &tweet_path, None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.request(&ann, Method::DELETE, &tweet_path, None).await.0, StatusCode::OK);
+    assert_eq!(app.get(&bob, &format!("/api/v1/tweets/user/{ann_id}")).await.1["data"]["totalDocs"], 0);
+
+    // Video likes: a toggle, counted on the video and listed for the liker; concurrent
+    // toggles never store a duplicate.
+    let like = format!("/api/v1/likes/toggle/v/{vid}");
+    assert_eq!(app.post(&bob, &like, json!({})).await.1["data"]["liked"], true);
+    let (_, seen) = app.get(&bob, &format!("/api/v1/videos/{vid}")).await;
+    assert_eq!((seen["data"]["likesCount"].clone(), seen["data"]["isLiked"].clone()), (json!(1), json!(true)));
+    let (_, liked_videos) = app.get(&bob, "/api/v1/likes/videos").await;
+    assert_eq!(liked_videos["data"]["docs"][0]["_id"], vid.as_str());
+    let answers = futures::future::join_all((0..5).map(|_| app.post(&bob, &like, json!({})))).await;
+    assert!(answers.iter().all(|(s, _)| *s == StatusCode::OK), "{answers:?}");
+    let (_, seen) = app.get(&bob, &format!("/api/v1/videos/{vid}")).await;
+    let count = if seen["data"]["isLiked"] == true { 1 } else { 0 };
+    assert_eq!(seen["data"]["likesCount"], count, "{seen}");
+    assert_eq!(app.get(&bob, "/api/v1/likes/videos").await.1["data"]["totalDocs"], count);
+
+    // Bad input, and videos the caller cannot see.
+    let (status, err) = app.post(&bob, &format!("/api/v1/comments/{vid}"), json!({"content": "  "})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_error_envelope(status, &err);
+    let long = "x".repeat(5001);
+    assert_eq!(app.post(&bob, "/api/v1/tweets", json!({"content": long})).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(app.post(&bob, "/api/v1/comments/not-an-id", json!({"content": "x"})).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(app.post(&bob, "/api/v1/likes/toggle/t/not-an-id", json!({})).await.0, StatusCode::BAD_REQUEST);
+    let unknown = "0190d7a2-0000-7000-8000-000000000000";
+    assert_eq!(app.post(&bob, &format!("/api/v1/likes/toggle/v/{unknown}"), json!({})).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&bob, &format!("/api/v1/tweets/user/{unknown}")).await.0, StatusCode::NOT_FOUND);
+    app.request(&ann, Method::PATCH, &format!("/api/v1/videos/toggle/publish/{vid}"), None).await;
+    let hidden = app.post(&bob, &format!("/api/v1/comments/{vid}"), json!({"content": "x"})).await;
+    assert_eq!(hidden.0, StatusCode::NOT_FOUND, "an unpublished video takes no comments but its owner's");
+    assert_eq!(app.get(&bob, &format!("/api/v1/comments/{vid}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.post(&ann, &format!("/api/v1/comments/{vid}"), json!({"content": "note"})).await.0,
+        StatusCode::CREATED
+    );
 }

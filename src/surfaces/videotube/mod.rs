@@ -7,6 +7,7 @@
 //! dashboard and the watch history follow (see the README).
 
 mod accounts;
+mod community;
 mod envelope;
 mod subscriptions;
 mod videos;
@@ -37,6 +38,7 @@ pub fn routes() -> ApiRoutes {
         .merge(accounts::routes())
         .merge(subscriptions::routes())
         .merge(videos::routes())
+        .merge(community::routes())
 }
 
 /// The caller, from the `accessToken` cookie (or natter's `jwt`) or a bearer token.

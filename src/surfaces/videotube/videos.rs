@@ -54,7 +54,7 @@ impl From<UserRow> for OwnerDoc {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = VideotubeVideo)]
-struct VideoDoc {
+pub(super) struct VideoDoc {
     #[serde(rename = "_id")]
     id: String,
     /// The file's URL (`/uploads/…`, streamed with `Range` support).
@@ -72,6 +72,12 @@ struct VideoDoc {
     created_at: String,
     #[schema(format = DateTime)]
     updated_at: String,
+    /// A single video only: how many like it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    likes_count: Option<i64>,
+    /// A single video only: whether the caller likes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_liked: Option<bool>,
 }
 
 impl VideoDoc {
@@ -88,10 +94,12 @@ impl VideoDoc {
             owner,
             created_at: rfc3339(v.created_at),
             updated_at: rfc3339(v.updated_at),
+            likes_count: None,
+            is_liked: None,
         }
     }
 
-    fn listed(v: VideoRow) -> Self {
+    pub(super) fn listed(v: VideoRow) -> Self {
         let owner = serde_json::Value::String(v.owner_id.clone());
         Self::new(v, owner)
     }
@@ -330,8 +338,11 @@ async fn videotube_get_video(
     Viewer(caller): Viewer,
     Path(raw): Path<String>,
 ) -> VideotubeResult<impl IntoResponse> {
-    let (video, owner) = videos::watch(&state, &caller, &video_id(&raw)?).await?;
-    Ok(Answer(StatusCode::OK, VideoDoc::with_owner(video, owner), "Video fetched successfully"))
+    let watched = videos::watch(&state, &caller, &video_id(&raw)?).await?;
+    let mut doc = VideoDoc::with_owner(watched.video, watched.owner);
+    doc.likes_count = Some(watched.likes);
+    doc.is_liked = Some(watched.liked);
+    Ok(Answer(StatusCode::OK, doc, "Video fetched successfully"))
 }
 
 /// Changes a video's `title`, `description` and/or `thumbnail` (multipart, as the
