@@ -73,3 +73,23 @@ pub async fn list_subscriptions(
     let total = db.fetch_one(&count, args![user.to_string()]).await?;
     Ok((rows, total))
 }
+
+/// A channel's totals: videos, views, subscribers and likes on its videos (one statement
+/// of indexed aggregates).
+pub async fn channel_stats(db: &Db, owner: &UserId) -> DbResult<(i64, i64, i64, i64)> {
+    const SQL: &str = "SELECT \
+           (SELECT CAST(COUNT(*) AS BIGINT) FROM videos WHERE owner_id = $1), \
+           (SELECT CAST(COALESCE(SUM(views), 0) AS BIGINT) FROM videos WHERE owner_id = $1), \
+           (SELECT CAST(COUNT(*) AS BIGINT) FROM subscriptions WHERE channel_id = $1), \
+           (SELECT CAST(COUNT(*) AS BIGINT) FROM video_likes l JOIN videos v ON v.id = l.target_id WHERE v.owner_id = $1)";
+    let row: Stats = db.fetch_one(SQL, args![owner.to_string()]).await?;
+    Ok((row.0, row.1, row.2, row.3))
+}
+
+struct Stats(i64, i64, i64, i64);
+
+impl super::sql::Row for Stats {
+    fn read(c: &mut impl super::sql::Cursor) -> DbResult<Self> {
+        Ok(Self(c.next()?, c.next()?, c.next()?, c.next()?))
+    }
+}

@@ -6,6 +6,7 @@ pub mod channels;
 pub mod community;
 pub mod media;
 pub mod messages;
+pub mod playlists;
 pub mod rooms;
 pub mod seed;
 pub mod sessions;

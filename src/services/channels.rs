@@ -60,3 +60,8 @@ pub async fn list(
     let offset = i64::try_from(offset).unwrap_or(i64::MAX);
     Ok(channels::list_subscriptions(&state.db, user, side, offset, i64::from(limit)).await?)
 }
+
+/// The caller's channel totals (the dashboard): videos, views, subscribers, likes.
+pub async fn stats(state: &AppState, caller: &AuthUser) -> ApiResult<(i64, i64, i64, i64)> {
+    Ok(channels::channel_stats(&state.db, &caller.id).await?)
+}

@@ -8,6 +8,7 @@ pub mod chat;
 pub mod community;
 pub mod media;
 pub mod page_cache;
+pub mod playlists;
 pub mod rate_limit;
 pub mod rooms;
 pub mod seed;

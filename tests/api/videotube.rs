@@ -218,6 +218,8 @@ async fn authorization_table() {
     let tid = tweet["data"]["_id"].as_str().unwrap().to_string();
     let text = Some(json!({"content": "text"}));
     let created = StatusCode::CREATED;
+    let (_, playlist) = app.post(&owner, "/api/v1/playlist", json!({"name": "Mine"})).await;
+    let pid = playlist["data"]["_id"].as_str().unwrap().to_string();
     use StatusCode as S;
     let (ok, bad, unauth, forbidden, missing, unsupported) =
         (S::OK, S::BAD_REQUEST, S::UNAUTHORIZED, S::FORBIDDEN, S::NOT_FOUND, S::UNSUPPORTED_MEDIA_TYPE);
@@ -225,6 +227,15 @@ async fn authorization_table() {
     // (method, path, JSON body, anonymous, other user, owner)
     let table: Vec<(Method, String, Option<Value>, [StatusCode; 3])> = vec![
         (Method::GET, "/api/v1/healthcheck".into(), None, [ok, ok, ok]),
+        // Public routes, with bodies that cannot succeed: the same answer for everyone.
+        (Method::POST, "/api/v1/users/register".into(), Some(json!({})), [unsupported, unsupported, unsupported]),
+        (Method::POST, "/api/v1/users/login".into(), Some(json!({"username": "owner_tube"})), [bad, bad, bad]),
+        (
+            Method::POST,
+            "/api/v1/users/refresh-token".into(),
+            Some(json!({"refreshToken": "x"})),
+            [unauth, unauth, unauth],
+        ),
         (Method::GET, "/api/v1/users/current-user".into(), None, [unauth, ok, ok]),
         (Method::POST, "/api/v1/users/change-password".into(), Some(wrong_pw), [unauth, bad, bad]),
         (Method::PATCH, "/api/v1/users/update-account".into(), Some(json!({"fullName": "F"})), [unauth, bad, bad]),
@@ -253,6 +264,15 @@ async fn authorization_table() {
         (Method::DELETE, format!("/api/v1/tweets/{tid}"), None, [unauth, forbidden, ok]),
         (Method::POST, format!("/api/v1/likes/toggle/v/{vid}"), None, [unauth, ok, ok]),
         (Method::GET, "/api/v1/likes/videos".into(), None, [unauth, ok, ok]),
+        (Method::POST, "/api/v1/playlist".into(), Some(json!({"name": "P"})), [unauth, created, created]),
+        (Method::GET, format!("/api/v1/playlist/{pid}"), None, [unauth, ok, ok]),
+        (Method::GET, format!("/api/v1/playlist/user/{owner_id}"), None, [unauth, ok, ok]),
+        (Method::PATCH, format!("/api/v1/playlist/add/{vid}/{pid}"), None, [unauth, forbidden, ok]),
+        (Method::PATCH, format!("/api/v1/playlist/remove/{vid}/{pid}"), None, [unauth, forbidden, ok]),
+        (Method::PATCH, format!("/api/v1/playlist/{pid}"), Some(json!({"name": "Q"})), [unauth, forbidden, ok]),
+        (Method::DELETE, format!("/api/v1/playlist/{pid}"), None, [unauth, forbidden, ok]),
+        (Method::GET, "/api/v1/dashboard/stats".into(), None, [unauth, ok, ok]),
+        (Method::GET, "/api/v1/dashboard/videos".into(), None, [unauth, ok, ok]),
         (Method::DELETE, format!("/api/v1/videos/{hidden}"), None, [unauth, missing, ok]),
         (Method::PATCH, format!("/api/v1/videos/toggle/publish/{flip}"), None, [unauth, forbidden, ok]),
         (Method::DELETE, format!("/api/v1/videos/{vid}"), None, [unauth, forbidden, ok]),
@@ -591,6 +611,8 @@ async fn videos_upload_with_their_duration_and_only_owners_change_them() {
     assert_eq!(seen["data"]["views"], 2);
     let (_, history) = app.get(&bob, "/api/v1/users/history").await;
     assert_eq!(history["data"][0]["_id"], id.as_str());
+    let (_, me) = app.get(&bob, "/api/v1/users/current-user").await;
+    assert_eq!(me["data"]["watchHistory"], json!([id]));
     assert_eq!(history["data"][0]["owner"]["_id"], ann_id.as_str());
 
     // Only the owner changes, unpublishes or deletes; unpublished is 404 to others.
@@ -792,4 +814,63 @@ async fn comments_tweets_and_likes_with_their_authors_rules() {
         app.post(&ann, &format!("/api/v1/comments/{vid}"), json!({"content": "note"})).await.0,
         StatusCode::CREATED
     );
+}
+
+#[tokio::test]
+async fn playlists_belong_to_their_owner_and_the_dashboard_sums_the_channel() {
+    let app = spawn_app().await;
+    let (ann_id, ann) = channel_user(&app, "ann_tube").await;
+    let (_, bob) = channel_user(&app, "bob_tube").await;
+    let mut ids = Vec::new();
+    for (title, ms) in [("One", 1000), ("Two", 2000)] {
+        let (_, v) = publish(&app, &ann, video_form(title, mp4_video(ms, 10))).await;
+        ids.push(v["data"]["_id"].as_str().unwrap().to_string());
+    }
+    let (status, playlist) =
+        app.post(&ann, "/api/v1/playlist", json!({"name": "Best of", "description": "mine"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{playlist}");
+    let pid = playlist["data"]["_id"].as_str().unwrap().to_string();
+    for id in &ids {
+        let (status, body) = app.request(&ann, Method::PATCH, &format!("/api/v1/playlist/add/{id}/{pid}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // Adding again changes nothing; someone else cannot add or remove.
+    let (_, again) = app.request(&ann, Method::PATCH, &format!("/api/v1/playlist/add/{}/{pid}", ids[0]), None).await;
+    assert_eq!(again["data"]["totalVideos"], 2);
+    let add = format!("/api/v1/playlist/add/{}/{pid}", ids[0]);
+    assert_eq!(app.request(&bob, Method::PATCH, &add, None).await.0, StatusCode::FORBIDDEN);
+    // Anyone signed in reads it, with the videos they can see.
+    app.request(&ann, Method::PATCH, &format!("/api/v1/videos/toggle/publish/{}", ids[1]), None).await;
+    let (_, seen_by_bob) = app.get(&bob, &format!("/api/v1/playlist/{pid}")).await;
+    assert_eq!(seen_by_bob["data"]["videos"].as_array().unwrap().len(), 1, "{seen_by_bob}");
+    let (_, seen_by_ann) = app.get(&ann, &format!("/api/v1/playlist/{pid}")).await;
+    assert_eq!(seen_by_ann["data"]["videos"].as_array().unwrap().len(), 2);
+    let (_, mine) = app.get(&bob, &format!("/api/v1/playlist/user/{ann_id}")).await;
+    assert_eq!(mine["data"]["totalDocs"], 1);
+    let path = format!("/api/v1/playlist/{pid}");
+    assert_eq!(app.request(&bob, Method::PATCH, &path, Some(json!({"name": "Bob's"}))).await.0, StatusCode::FORBIDDEN);
+    let (status, renamed) = app.request(&ann, Method::PATCH, &path, Some(json!({"name": "Renamed"}))).await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    assert_eq!(
+        (renamed["data"]["name"].clone(), renamed["data"]["description"].clone()),
+        (json!("Renamed"), json!("mine"))
+    );
+    let remove = format!("/api/v1/playlist/remove/{}/{pid}", ids[0]);
+    assert_eq!(app.request(&ann, Method::PATCH, &remove, None).await.1["data"]["totalVideos"], 1);
+    assert_eq!(app.post(&ann, "/api/v1/playlist", json!({"description": "no name"})).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(app.request(&bob, Method::DELETE, &path, None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.request(&ann, Method::DELETE, &path, None).await.0, StatusCode::OK);
+    assert_eq!(app.get(&ann, &path).await.0, StatusCode::NOT_FOUND);
+
+    // The dashboard: ann's channel after a view, a like and a subscription.
+    app.get(&bob, &format!("/api/v1/videos/{}", ids[0])).await;
+    app.post(&bob, &format!("/api/v1/likes/toggle/v/{}", ids[0]), json!({})).await;
+    app.post(&bob, &format!("/api/v1/subscriptions/c/{ann_id}"), json!({})).await;
+    let (status, stats) = app.get(&ann, "/api/v1/dashboard/stats").await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_eq!(stats["data"], json!({"totalVideos": 2, "totalViews": 1, "totalSubscribers": 1, "totalLikes": 1}));
+    let (_, own) = app.get(&ann, "/api/v1/dashboard/videos").await;
+    assert_eq!(own["data"]["totalDocs"], 2, "published or not: {own}");
+    let (_, bobs) = app.get(&bob, "/api/v1/dashboard/videos").await;
+    assert_eq!(bobs["data"]["totalDocs"], 0);
 }

@@ -146,8 +146,14 @@ async fn videotube_refresh_token(
         (status = 401, description = "No valid token", body = ErrorEnvelope),
     )
 )]
-async fn videotube_current_user(Viewer(caller): Viewer) -> impl IntoResponse {
-    Answer(StatusCode::OK, UserDoc::from(caller.user), "User fetched successfully")
+async fn videotube_current_user(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+) -> VideotubeResult<impl IntoResponse> {
+    let watched = crate::services::videos::history(&state, &caller).await?;
+    let mut user = UserDoc::from(caller.user);
+    user.watch_history = watched.into_iter().map(|(video, _)| video.id).collect();
+    Ok(Answer(StatusCode::OK, user, "User fetched successfully"))
 }
 
 /// Changes the password (`{oldPassword, newPassword}`); the caller's other sessions end.

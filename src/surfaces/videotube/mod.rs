@@ -2,13 +2,14 @@
 //! its `{statusCode, data, message, success}` envelope (errors too, as JSON), its cookies
 //! (`accessToken`, `refreshToken`) or `Authorization: Bearer`, its user documents. The
 //! accounts are natter's: a user registered here signs in to the chat and the other way
-//! round. So far: `/healthcheck`, `/users` (`accounts.rs`) and the channels and
-//! `/subscriptions` (`subscriptions.rs`); videos, comments, likes, playlists, tweets, the
-//! dashboard and the watch history follow (see the README).
+//! round: `/healthcheck`; `/users` (`accounts.rs`); channels and `/subscriptions`
+//! (`subscriptions.rs`); `/videos` and the watch history (`videos.rs`); `/comments`,
+//! `/tweets`, `/likes` (`community.rs`); `/playlist` and `/dashboard` (`playlists.rs`).
 
 mod accounts;
 mod community;
 mod envelope;
+mod playlists;
 mod subscriptions;
 mod videos;
 
@@ -39,6 +40,7 @@ pub fn routes() -> ApiRoutes {
         .merge(subscriptions::routes())
         .merge(videos::routes())
         .merge(community::routes())
+        .merge(playlists::routes())
 }
 
 /// The caller, from the `accessToken` cookie (or natter's `jwt`) or a bearer token.
@@ -67,7 +69,8 @@ struct UserDoc {
     /// The account's picture (the chat's `profilePic`).
     avatar: String,
     cover_image: String,
-    /// Ids of watched videos (newest first).
+    /// Ids of watched videos, newest first (filled by `current-user`; `[]` elsewhere, where
+    /// `GET /users/history` has them with their owners).
     watch_history: Vec<String>,
     #[schema(format = DateTime)]
     created_at: String,
