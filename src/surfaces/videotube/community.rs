@@ -9,11 +9,11 @@ use utoipa_axum::routes;
 
 use super::envelope::{Answer, ErrorEnvelope, PageQuery, Paginated, VideotubeResult, VtJson};
 use super::videos::VideoDoc;
-use super::{TAG, UserDoc, Viewer};
+use super::{TAG, UserDoc, Viewer, path_id};
 use crate::db::community::{LikeTarget, PostKind, PostRow, PostWithAuthor};
 use crate::db::users::UserRow;
 use crate::domain::{PostId, UserId, VideoId};
-use crate::error::{ApiError, FieldErrors};
+use crate::error::ApiError;
 use crate::http::openapi::ApiRoutes;
 use crate::services::community;
 use crate::startup::AppState;
@@ -30,15 +30,6 @@ pub fn routes() -> ApiRoutes {
         .routes(routes!(videotube_like_comment))
         .routes(routes!(videotube_like_tweet))
         .routes(routes!(videotube_liked_videos))
-}
-
-fn id_of<T>(raw: &str, field: &str, parse: fn(&str) -> Option<T>) -> Result<String, ApiError>
-where
-    T: std::fmt::Display,
-{
-    parse(raw)
-        .map(|id| id.to_string())
-        .ok_or_else(|| FieldErrors::single(field, "invalid", format!("`{field}` is not a valid id")))
 }
 
 /// A comment or a tweet.
@@ -143,7 +134,7 @@ async fn videotube_list_comments(
     Path(raw): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> VideotubeResult<impl IntoResponse> {
-    let video = id_of(&raw, "videoId", VideoId::parse)?;
+    let video = path_id(&raw, "videoId", VideoId::parse)?.to_string();
     let page = list_page(&state, &caller, PostKind::Comment, &video, &query).await?;
     Ok(Answer(StatusCode::OK, page, "Comments fetched successfully"))
 }
@@ -171,7 +162,7 @@ async fn videotube_add_comment(
     Path(raw): Path<String>,
     VtJson(body): VtJson<ContentRequest>,
 ) -> VideotubeResult<impl IntoResponse> {
-    let video = id_of(&raw, "videoId", VideoId::parse)?;
+    let video = path_id(&raw, "videoId", VideoId::parse)?.to_string();
     let text = community::content(body.content.as_deref())?;
     let comment = community::comment(&state, &caller, &video, &text).await?;
     Ok(Answer(StatusCode::CREATED, PostDoc::new(PostKind::Comment, comment), "Comment added successfully"))
@@ -185,7 +176,7 @@ async fn edit(
     field: &str,
     body: ContentRequest,
 ) -> Result<PostDoc, ApiError> {
-    let id = id_of(raw, field, PostId::parse)?;
+    let id = path_id(raw, field, PostId::parse)?.to_string();
     let text = community::content(body.content.as_deref())?;
     Ok(PostDoc::new(kind, community::edit(state, caller, kind, &id, &text).await?))
 }
@@ -238,7 +229,7 @@ async fn videotube_delete_comment(
     Viewer(caller): Viewer,
     Path(raw): Path<String>,
 ) -> VideotubeResult<impl IntoResponse> {
-    let id = id_of(&raw, "commentId", PostId::parse)?;
+    let id = path_id(&raw, "commentId", PostId::parse)?.to_string();
     community::delete(&state, &caller, PostKind::Comment, &id).await?;
     Ok(Answer(StatusCode::OK, serde_json::json!({}), "Comment deleted successfully"))
 }
@@ -288,7 +279,7 @@ async fn videotube_user_tweets(
     Path(raw): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> VideotubeResult<impl IntoResponse> {
-    let user = id_of(&raw, "userId", UserId::parse)?;
+    let user = path_id(&raw, "userId", UserId::parse)?.to_string();
     let page = list_page(&state, &caller, PostKind::Tweet, &user, &query).await?;
     Ok(Answer(StatusCode::OK, page, "Tweets fetched successfully"))
 }
@@ -341,7 +332,7 @@ async fn videotube_delete_tweet(
     Viewer(caller): Viewer,
     Path(raw): Path<String>,
 ) -> VideotubeResult<impl IntoResponse> {
-    let id = id_of(&raw, "tweetId", PostId::parse)?;
+    let id = path_id(&raw, "tweetId", PostId::parse)?.to_string();
     community::delete(&state, &caller, PostKind::Tweet, &id).await?;
     Ok(Answer(StatusCode::OK, serde_json::json!({}), "Tweet deleted successfully"))
 }
@@ -359,9 +350,9 @@ async fn like(
     raw: &str,
 ) -> Result<Answer<Liked>, ApiError> {
     let id = match target {
-        LikeTarget::Video => id_of(raw, "videoId", VideoId::parse)?,
-        LikeTarget::Comment => id_of(raw, "commentId", PostId::parse)?,
-        LikeTarget::Tweet => id_of(raw, "tweetId", PostId::parse)?,
+        LikeTarget::Video => path_id(raw, "videoId", VideoId::parse)?.to_string(),
+        LikeTarget::Comment => path_id(raw, "commentId", PostId::parse)?.to_string(),
+        LikeTarget::Tweet => path_id(raw, "tweetId", PostId::parse)?.to_string(),
     };
     let liked = community::toggle_like(state, caller, target, &id).await?;
     Ok(Answer(StatusCode::OK, Liked { liked }, if liked { "Liked" } else { "Unliked" }))

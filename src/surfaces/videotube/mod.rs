@@ -55,6 +55,13 @@ impl FromRequestParts<AppState> for Viewer {
     }
 }
 
+/// An id from a path, or a 400 naming the parameter: the ids natter makes (UUIDs) are the
+/// only ones that can name anything.
+fn path_id<T>(raw: &str, field: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
+    parse(raw)
+        .ok_or_else(|| crate::error::FieldErrors::single(field, "invalid", format!("`{field}` is not a valid id")))
+}
+
 /// A user as the tutorial shows one: never its password or refresh token.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

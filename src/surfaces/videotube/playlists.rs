@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use super::envelope::{Answer, ErrorEnvelope, PageQuery, Paginated, VideotubeResult, VtJson};
 use super::videos::VideoDoc;
-use super::{TAG, Viewer};
+use super::{TAG, Viewer, path_id};
 use crate::db::playlists::PlaylistRow;
 use crate::db::videos::{VideoQuery, VideoRow};
 use crate::domain::{PostId, UserId, VideoId};
@@ -28,12 +28,6 @@ pub fn routes() -> ApiRoutes {
         .routes(routes!(videotube_user_playlists))
         .routes(routes!(videotube_dashboard_stats))
         .routes(routes!(videotube_dashboard_videos))
-}
-
-fn id_of<T: std::fmt::Display>(raw: &str, field: &str, parse: fn(&str) -> Option<T>) -> Result<String, ApiError> {
-    parse(raw)
-        .map(|id| id.to_string())
-        .ok_or_else(|| FieldErrors::single(field, "invalid", format!("`{field}` is not a valid id")))
 }
 
 /// A playlist; `videos` (the ones the caller can see) on a single playlist only.
@@ -142,7 +136,7 @@ async fn videotube_get_playlist(
     Viewer(caller): Viewer,
     Path(raw): Path<String>,
 ) -> VideotubeResult<impl IntoResponse> {
-    let id = id_of(&raw, "playlistId", PostId::parse)?;
+    let id = path_id(&raw, "playlistId", PostId::parse)?.to_string();
     let (playlist, videos) = playlists::get(&state, &caller, &id).await?;
     Ok(Answer(StatusCode::OK, PlaylistDoc::new(playlist, Some(videos)), "Playlist fetched successfully"))
 }
@@ -171,7 +165,7 @@ async fn videotube_update_playlist(
     Path(raw): Path<String>,
     VtJson(body): VtJson<PlaylistRequest>,
 ) -> VideotubeResult<impl IntoResponse> {
-    let id = id_of(&raw, "playlistId", PostId::parse)?;
+    let id = path_id(&raw, "playlistId", PostId::parse)?.to_string();
     let mut errors = FieldErrors::new();
     let name = text(body.name.as_deref(), "name", 200, false, &mut errors);
     let description = text(body.description.as_deref(), "description", 5000, false, &mut errors);
@@ -203,7 +197,7 @@ async fn videotube_delete_playlist(
     Viewer(caller): Viewer,
     Path(raw): Path<String>,
 ) -> VideotubeResult<impl IntoResponse> {
-    let id = id_of(&raw, "playlistId", PostId::parse)?;
+    let id = path_id(&raw, "playlistId", PostId::parse)?.to_string();
     playlists::delete(&state, &caller, &id).await?;
     Ok(Answer(StatusCode::OK, serde_json::json!({}), "Playlist deleted successfully"))
 }
@@ -215,8 +209,8 @@ async fn change(
     playlist: &str,
     add: bool,
 ) -> Result<PlaylistDoc, ApiError> {
-    let video = id_of(video, "videoId", VideoId::parse)?;
-    let playlist = id_of(playlist, "playlistId", PostId::parse)?;
+    let video = path_id(video, "videoId", VideoId::parse)?.to_string();
+    let playlist = path_id(playlist, "playlistId", PostId::parse)?.to_string();
     Ok(PlaylistDoc::new(playlists::change_video(state, caller, &playlist, &video, add).await?, None))
 }
 

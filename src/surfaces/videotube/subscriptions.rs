@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 use super::envelope::{Answer, ErrorEnvelope, PageQuery, Paginated, VideotubeResult};
-use super::{TAG, UserDoc, Viewer};
+use super::{TAG, UserDoc, Viewer, path_id};
 use crate::db::users::UserRow;
-use crate::error::{ApiError, FieldErrors};
+use crate::error::ApiError;
 use crate::http::openapi::ApiRoutes;
 use crate::startup::AppState;
 
@@ -19,12 +19,6 @@ pub fn routes() -> ApiRoutes {
         .routes(routes!(videotube_channel_profile))
         .routes(routes!(videotube_toggle_subscription, videotube_channel_subscribers))
         .routes(routes!(videotube_subscribed_channels))
-}
-
-/// A user id in a path; anything else names no channel.
-fn channel_id(raw: &str, field: &str) -> Result<crate::domain::UserId, ApiError> {
-    crate::domain::UserId::parse(raw)
-        .ok_or_else(|| FieldErrors::single(field, "invalid", format!("`{field}` is not a valid id")))
 }
 
 /// A channel as its profile page shows it.
@@ -104,7 +98,7 @@ async fn videotube_toggle_subscription(
     Viewer(caller): Viewer,
     Path(raw): Path<String>,
 ) -> VideotubeResult<impl IntoResponse> {
-    let channel = channel_id(&raw, "channelId")?;
+    let channel = path_id(&raw, "channelId", crate::domain::UserId::parse)?;
     let subscribed = crate::services::channels::toggle_subscription(&state, &caller, &channel).await?;
     let message = if subscribed { "Subscribed successfully" } else { "Unsubscribed successfully" };
     Ok(Answer(StatusCode::OK, Subscribed { subscribed }, message))
@@ -136,7 +130,7 @@ async fn subscription_page(
     side: crate::db::channels::Side,
     query: &PageQuery,
 ) -> Result<Paginated<ChannelSummary>, ApiError> {
-    let user = channel_id(raw, field)?;
+    let user = path_id(raw, field, crate::domain::UserId::parse)?;
     let paging = query.parse()?;
     let (rows, total) = crate::services::channels::list(state, &user, side, paging.offset(), paging.limit).await?;
     Ok(Paginated::new(rows.into_iter().map(ChannelSummary::from).collect(), total, paging))

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 use super::envelope::{Answer, ErrorEnvelope, PageQuery, Paginated, VideotubeResult};
-use super::{TAG, Viewer};
+use super::{TAG, Viewer, path_id};
 use crate::db::users::UserRow;
 use crate::db::videos::{VideoQuery, VideoRow};
 use crate::domain::{UserId, VideoId};
@@ -107,12 +107,6 @@ impl VideoDoc {
     fn with_owner(v: VideoRow, owner: UserRow) -> Self {
         Self::new(v, serde_json::to_value(OwnerDoc::from(owner)).unwrap_or_default())
     }
-}
-
-fn video_id(raw: &str) -> Result<String, ApiError> {
-    VideoId::parse(raw)
-        .map(|id| id.to_string())
-        .ok_or_else(|| FieldErrors::single("videoId", "invalid", "`videoId` is not a valid id"))
 }
 
 /// The list's query: paging, `query` (title or description), `sortBy` (`createdAt`,
@@ -338,7 +332,7 @@ async fn videotube_get_video(
     Viewer(caller): Viewer,
     Path(raw): Path<String>,
 ) -> VideotubeResult<impl IntoResponse> {
-    let watched = videos::watch(&state, &caller, &video_id(&raw)?).await?;
+    let watched = videos::watch(&state, &caller, &path_id(&raw, "videoId", VideoId::parse)?.to_string()).await?;
     let mut doc = VideoDoc::with_owner(watched.video, watched.owner);
     doc.likes_count = Some(watched.likes);
     doc.is_liked = Some(watched.liked);
@@ -371,7 +365,7 @@ async fn videotube_update_video(
     headers: HeaderMap,
     body: Body,
 ) -> VideotubeResult<impl IntoResponse> {
-    let id = video_id(&raw)?;
+    let id = path_id(&raw, "videoId", VideoId::parse)?.to_string();
     let mut form = VideoForm::default();
     let read = form.read(&state, &caller.id, &headers, body).await;
     let mut errors = FieldErrors::new();
@@ -412,7 +406,7 @@ async fn videotube_delete_video(
     Viewer(caller): Viewer,
     Path(raw): Path<String>,
 ) -> VideotubeResult<impl IntoResponse> {
-    videos::delete(&state, &caller, &video_id(&raw)?).await?;
+    videos::delete(&state, &caller, &path_id(&raw, "videoId", VideoId::parse)?.to_string()).await?;
     Ok(Answer(StatusCode::OK, serde_json::json!({}), "Video deleted successfully"))
 }
 
@@ -442,7 +436,8 @@ async fn videotube_toggle_publish(
     Viewer(caller): Viewer,
     Path(raw): Path<String>,
 ) -> VideotubeResult<impl IntoResponse> {
-    let is_published = videos::toggle_publish(&state, &caller, &video_id(&raw)?).await?;
+    let is_published =
+        videos::toggle_publish(&state, &caller, &path_id(&raw, "videoId", VideoId::parse)?.to_string()).await?;
     Ok(Answer(StatusCode::OK, Published { is_published }, "Publish status toggled successfully"))
 }
 
