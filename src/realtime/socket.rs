@@ -39,7 +39,7 @@ impl fmt::Display for Refused {
 /// Mounts the handlers on the default namespace. With the Redis adapter the result is the
 /// future that subscribes this node to the cluster's channels.
 pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> A::InitRes {
-    io.ns("/", on_connect.with(authenticate))
+    io.ns("/", on_connect.with(authenticate).with(register_events))
 }
 
 /// Tokens offered by a handshake, in order: `auth.token`, `Authorization: Bearer`, the
@@ -106,6 +106,19 @@ fn socket_user<A: Adapter>(s: &SocketRef<A>) -> Option<SocketUser> {
     s.extensions.get::<SocketUser>()
 }
 
+/// Registers the socket's event handlers. A middleware, not part of `on_connect`: socketioxide
+/// sends the CONNECT packet before it calls the connect handler, and runs that handler as a
+/// task of its own, so an event a client emits as soon as it is connected could arrive
+/// before its handler exists and be dropped (seen under load: a `subscribe` whose ack never
+/// came). Middlewares run before the CONNECT packet is sent.
+async fn register_events<A: Adapter>(s: SocketRef<A>) -> Result<(), std::convert::Infallible> {
+    s.on("typing", on_typing);
+    s.on("identity", on_identity);
+    s.on("subscribe", on_subscribe);
+    s.on("unsubscribe", on_unsubscribe);
+    Ok(())
+}
+
 async fn on_connect<A: Adapter>(s: SocketRef<A>, State(ctx): State<SocketContext>) {
     let Some(user) = socket_user(&s) else {
         let _ = s.disconnect();
@@ -118,11 +131,6 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, State(ctx): State<SocketContext
     ctx.presence.connect(&me);
     metrics::gauge!(names::SOCKETS_CONNECTED).increment(1);
     let _ = s.emit("getOnlineUsers", &ctx.presence.list_for_new_socket());
-
-    s.on("typing", on_typing);
-    s.on("identity", on_identity);
-    s.on("subscribe", on_subscribe);
-    s.on("unsubscribe", on_unsubscribe);
     s.on_disconnect(async |s: SocketRef<A>, State(ctx): State<SocketContext>| {
         metrics::gauge!(names::SOCKETS_CONNECTED).decrement(1);
         if let Some(user) = socket_user(&s) {
