@@ -91,7 +91,7 @@ wait_for_http() {
 # natter_env LABEL CMD...: runs CMD (exec: a background call's $! is natter's own pid).
 natter_env() {
   exec env DATA_DIR="$WORK/$1" DATABASE_URL="$DB_URL" JWT_SECRET=$SECRET ACCESS_TOKEN_TTL=6h \
-    AUTH_RATE_LIMIT_IP=0 AUTH_RATE_LIMIT_ACCOUNT=0 LOG_LEVEL=warn "${@:2}"
+    RATE_LIMITS=off LOG_LEVEL=warn "${@:2}"
 }
 
 # start_server LABEL: starts the target's server(s) pinned to $SERVER_CPU; sets SERVER_PID/BASE.

@@ -7,6 +7,12 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
+use crate::services::rate_limit::RateQuota;
+
+fn quota(raw: &str) -> RateQuota {
+    RateQuota::parse(raw).expect("a valid built-in rate")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Environment {
     Development,
@@ -82,11 +88,17 @@ pub struct Settings {
     /// Access token (`jwt` cookie) lifetime, e.g. `15m`.
     #[arg(long, global = true, env = "ACCESS_TOKEN_TTL", default_value = "15m", value_parser = parse_duration)]
     pub access_token_ttl: Duration,
-    /// Refresh token lifetime (sliding), e.g. `7d`.
+    /// A session's idle timeout: each refresh token lives this long, and each refresh issues
+    /// a new one (sliding), e.g. `7d`.
     #[arg(long, global = true, env = "REFRESH_TOKEN_TTL", default_value = "7d", value_parser = parse_duration)]
     pub refresh_token_ttl: Duration,
-    /// How long an already-rotated refresh token is still accepted by the transparent
-    /// cookie refresh, so parallel requests of one browser do not log it out.
+    /// A session's absolute lifetime: after this long since login it ends, however active
+    /// (log in again). `0` for none.
+    #[arg(long, global = true, env = "SESSION_MAX_AGE", default_value = "30d", value_parser = parse_duration)]
+    pub session_max_age: Duration,
+    /// How long an already-rotated refresh token still refreshes (to the same new token), so
+    /// that parallel refreshes of one browser or app do not log it out. Reuse after that
+    /// revokes the session.
     #[arg(long, global = true, env = "REFRESH_REUSE_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub refresh_reuse_grace: Duration,
     /// Mark cookies `Secure`. Default: true in production, false in development.
@@ -148,12 +160,42 @@ pub struct Settings {
     /// Password hashes computed at once (default: number of cores).
     #[arg(long, global = true, env = "HASH_CONCURRENCY")]
     pub hash_concurrency: Option<usize>,
-    /// Login/signup attempts per minute per client IP (0 disables).
-    #[arg(long, global = true, env = "AUTH_RATE_LIMIT_IP", default_value_t = 30)]
-    pub auth_rate_limit_ip: u32,
-    /// Login attempts per minute per account (0 disables).
-    #[arg(long, global = true, env = "AUTH_RATE_LIMIT_ACCOUNT", default_value_t = 10)]
-    pub auth_rate_limit_account: u32,
+    /// Every rate limit below on (`true`) or off (`false`, e.g. for benchmarks).
+    #[arg(long, global = true, env = "RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub rate_limits: bool,
+    /// Sign-ups per client address (`N/period`, e.g. `10/10m`; `off` for none).
+    #[arg(long, global = true, env = "RATE_LIMIT_SIGNUP_IP", default_value = "10/10m", value_parser = RateQuota::parse)]
+    pub rate_limit_signup_ip: RateQuota,
+    /// Login attempts per client address, right or wrong (each costs a password hash).
+    #[arg(long, global = true, env = "RATE_LIMIT_LOGIN_IP", default_value = "30/1m", value_parser = RateQuota::parse)]
+    pub rate_limit_login_ip: RateQuota,
+    /// Failed logins per client address; with none left the address may not log in until
+    /// one is back.
+    #[arg(long, global = true, env = "RATE_LIMIT_LOGIN_FAILURES_IP", default_value = "20/15m", value_parser = RateQuota::parse)]
+    pub rate_limit_login_failures_ip: RateQuota,
+    /// Login attempts on one account from the addresses that failed on it (together): the
+    /// owner at an address that has not failed is not held to it.
+    #[arg(long, global = true, env = "RATE_LIMIT_LOGIN_FAILURES_ACCOUNT", default_value = "10/15m", value_parser = RateQuota::parse)]
+    pub rate_limit_login_failures_account: RateQuota,
+    /// Refresh-token exchanges per client address (every refresh route and the transparent
+    /// cookie refresh).
+    #[arg(long, global = true, env = "RATE_LIMIT_REFRESH_IP", default_value = "60/1m", value_parser = RateQuota::parse)]
+    pub rate_limit_refresh_ip: RateQuota,
+    /// Password changes (right or wrong current password) per user.
+    #[arg(long, global = true, env = "RATE_LIMIT_PASSWORD_USER", default_value = "5/15m", value_parser = RateQuota::parse)]
+    pub rate_limit_password_user: RateQuota,
+    /// Messages, room posts, comments and tweets per user, on every surface.
+    #[arg(long, global = true, env = "RATE_LIMIT_MESSAGES_USER", default_value = "30/10s", value_parser = RateQuota::parse)]
+    pub rate_limit_messages_user: RateQuota,
+    /// Stored files per user: uploads, data-URL images, avatars, videos and thumbnails.
+    #[arg(long, global = true, env = "RATE_LIMIT_UPLOADS_USER", default_value = "30/1m", value_parser = RateQuota::parse)]
+    pub rate_limit_uploads_user: RateQuota,
+    /// Socket.IO `typing` events per user (over the limit: dropped, not fanned out).
+    #[arg(long, global = true, env = "RATE_LIMIT_TYPING_USER", default_value = "10/5s", value_parser = RateQuota::parse)]
+    pub rate_limit_typing_user: RateQuota,
+    /// Socket.IO `subscribe` / `unsubscribe` events per user.
+    #[arg(long, global = true, env = "RATE_LIMIT_SUBSCRIBE_USER", default_value = "60/1m", value_parser = RateQuota::parse)]
+    pub rate_limit_subscribe_user: RateQuota,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy you run).
     #[arg(long, global = true, env = "TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,
@@ -202,6 +244,7 @@ impl Settings {
             jwt_secret: Some("test-secret-test-secret-test-secret-0123".into()),
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
+            session_max_age: Duration::from_secs(30 * 24 * 3600),
             refresh_reuse_grace: Duration::from_secs(10),
             cookie_secure: Some(false),
             cors_origins: None,
@@ -221,8 +264,18 @@ impl Settings {
             password_hash: HashAlgorithm::Argon2,
             bcrypt_cost: 4,
             hash_concurrency: None,
-            auth_rate_limit_ip: 0,
-            auth_rate_limit_account: 0,
+            // Off in tests, but set to the defaults, so a test turns `rate_limits` on to try them.
+            rate_limits: false,
+            rate_limit_signup_ip: quota("10/10m"),
+            rate_limit_login_ip: quota("30/1m"),
+            rate_limit_login_failures_ip: quota("20/15m"),
+            rate_limit_login_failures_account: quota("10/15m"),
+            rate_limit_refresh_ip: quota("60/1m"),
+            rate_limit_password_user: quota("5/15m"),
+            rate_limit_messages_user: quota("30/10s"),
+            rate_limit_uploads_user: quota("30/1m"),
+            rate_limit_typing_user: quota("10/5s"),
+            rate_limit_subscribe_user: quota("60/1m"),
             trust_proxy: false,
             public_url: None,
             metrics_token: None,

@@ -24,7 +24,7 @@ use crate::http::{self, middleware as mw};
 use crate::realtime::{Presence, Realtime, RealtimeLayer, SocketContext};
 use crate::services::media::MediaStore;
 use crate::services::page_cache::PageCache;
-use crate::services::rate_limit::AuthRateLimits;
+use crate::services::rate_limit::RateLimits;
 
 /// Shared by every handler. Cheap to clone: everything inside is a handle.
 #[derive(Clone)]
@@ -38,7 +38,7 @@ pub struct AppState {
     /// Serialised conversation pages (see `services::page_cache`).
     pub pages: PageCache,
     pub media: MediaStore,
-    pub auth_limits: AuthRateLimits,
+    pub limits: RateLimits,
     pub realtime: Realtime,
     /// Set when a shutdown began: `/readyz` answers 503 from then on.
     pub draining: Arc<AtomicBool>,
@@ -58,28 +58,24 @@ impl AppState {
         let hasher =
             PasswordHasher::new(settings.password_hash, settings.bcrypt_cost, settings.hash_concurrency()).await?;
         let media = MediaStore::from_settings(&settings)?;
-        let auth_limits = AuthRateLimits::new(settings.auth_rate_limit_ip, settings.auth_rate_limit_account);
+        let limits = RateLimits::from_settings(&settings);
         let sessions = SessionCache::new(settings.auth_cache_ttl);
         let presence = Presence::new(settings.presence_budget as u64);
-        let socket_ctx = SocketContext { db: db.clone(), jwt: jwt.clone(), sessions: sessions.clone(), presence };
+        let socket_ctx = SocketContext {
+            db: db.clone(),
+            jwt: jwt.clone(),
+            sessions: sessions.clone(),
+            presence,
+            limits: limits.clone(),
+        };
         let (socket_layer, realtime) =
             Realtime::new(socket_ctx, settings.redis_url.as_deref(), settings.presence_ttl).await?;
         // Installed before anything is counted.
         crate::telemetry::metrics();
         let draining = Arc::new(AtomicBool::new(false));
         let pages = PageCache::new(settings.page_cache_size);
-        let state = Self {
-            db,
-            settings: Arc::new(settings),
-            jwt,
-            hasher,
-            sessions,
-            pages,
-            media,
-            auth_limits,
-            realtime,
-            draining,
-        };
+        let state =
+            Self { db, settings: Arc::new(settings), jwt, hasher, sessions, pages, media, limits, realtime, draining };
         Ok((state, socket_layer))
     }
 }

@@ -35,6 +35,8 @@ mod realtime;
 mod rooms;
 #[path = "api/seed.rs"]
 mod seed;
+#[path = "api/sessions.rs"]
+mod sessions;
 #[path = "api/startup.rs"]
 mod startup;
 #[path = "api/static_files.rs"]

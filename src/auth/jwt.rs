@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::domain::UserId;
 
@@ -34,6 +35,9 @@ pub struct JwtKeys {
     decoding: DecodingKey,
     validation: Validation,
     access_ttl: Duration,
+    /// Derives rotated refresh tokens (see `tokens::successor_refresh_token`); a key of its
+    /// own, derived from the secret, so that no token kind can stand in for another.
+    rotation_key: [u8; 32],
 }
 
 impl JwtKeys {
@@ -47,7 +51,17 @@ impl JwtKeys {
             decoding: DecodingKey::from_secret(secret),
             validation,
             access_ttl,
+            rotation_key: Sha256::new()
+                .chain_update(b"natter refresh-token rotation\0")
+                .chain_update(secret)
+                .finalize()
+                .into(),
         }
+    }
+
+    /// The refresh token `token` rotates to.
+    pub fn refresh_successor(&self, token: &str) -> String {
+        super::tokens::successor_refresh_token(&self.rotation_key, token)
     }
 
     pub fn access_ttl(&self) -> Duration {
@@ -55,14 +69,26 @@ impl JwtKeys {
     }
 
     pub fn issue_access(&self, user: &UserId, session_family: &str) -> anyhow::Result<String> {
+        self.issue_access_until(user, session_family, None)
+    }
+
+    /// An access token that expires no later than `session_ends_ms` (the login's absolute end).
+    pub fn issue_access_until(
+        &self,
+        user: &UserId,
+        session_family: &str,
+        session_ends_ms: Option<i64>,
+    ) -> anyhow::Result<String> {
         let iat = chrono::Utc::now().timestamp();
+        let ttl = i64::try_from(self.access_ttl.as_secs()).unwrap_or(i64::MAX / 2);
+        let exp = session_ends_ms.map_or(iat + ttl, |end| (iat + ttl).min(end / 1000));
         let claims = AccessClaims {
             sub: user.to_string(),
             user_id: user.to_string(),
             sid: session_family.to_string(),
             aud: AUDIENCE.to_string(),
             iat,
-            exp: iat + i64::try_from(self.access_ttl.as_secs()).unwrap_or(i64::MAX / 2),
+            exp,
         };
         Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }

@@ -1,4 +1,6 @@
 //! `sessions`: refresh tokens (stored as SHA-256 hashes), grouped into families per login.
+//! A login (what `/api/auth/sessions` lists) is a family; its newest token is the one whose
+//! `replaced_by` is unset.
 
 use super::sql::Arg;
 use super::{Db, DbResult, args, impl_row};
@@ -13,8 +15,27 @@ pub struct SessionRow {
     pub revoked_at: Option<i64>,
     pub replaced_by: Option<String>,
     pub rotated_at: Option<i64>,
+    /// When the login started (its first token's `created_at`).
+    pub started_at: i64,
+    /// The login's absolute end, whatever its use; `None` for logins from before it existed.
+    pub ends_at: Option<i64>,
 }
-impl_row!(SessionRow { id, user_id, family_id, expires_at, revoked_at, replaced_by, rotated_at });
+impl_row!(SessionRow { id, user_id, family_id, expires_at, revoked_at, replaced_by, rotated_at, started_at, ends_at });
+
+/// A live login as its user sees it: the newest token of its family.
+#[derive(Debug, Clone)]
+pub struct LiveSessionRow {
+    pub family_id: String,
+    pub user_id: String,
+    pub started_at: i64,
+    /// When the login last got tokens (logged in or refreshed).
+    pub last_used_at: i64,
+    /// The earlier of the idle expiry and the absolute end.
+    pub expires_at: i64,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+impl_row!(LiveSessionRow { family_id, user_id, started_at, last_used_at, expires_at, user_agent, ip });
 
 pub struct NewSession<'a> {
     pub id: SessionId,
@@ -23,6 +44,9 @@ pub struct NewSession<'a> {
     pub token_hash: &'a str,
     pub expires_at: i64,
     pub user_agent: Option<&'a str>,
+    pub ip: Option<String>,
+    pub started_at: i64,
+    pub ends_at: Option<i64>,
     pub now: i64,
 }
 
@@ -35,21 +59,25 @@ impl NewSession<'_> {
             self.token_hash,
             self.expires_at,
             self.user_agent,
-            self.now
+            self.now,
+            self.ip.clone(),
+            self.started_at,
+            self.ends_at
         ]
     }
 }
 
-const INSERT: &str = "INSERT INTO sessions (id, user_id, family_id, token_hash, expires_at, user_agent, created_at) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const INSERT: &str = "INSERT INTO sessions \
+                      (id, user_id, family_id, token_hash, expires_at, user_agent, created_at, ip, started_at, ends_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 pub async fn insert_session(db: &Db, new: NewSession<'_>) -> DbResult<()> {
     db.execute(INSERT, new.args()).await.map(|_| ())
 }
 
 pub async fn find_session_by_hash(db: &Db, token_hash: &str) -> DbResult<Option<SessionRow>> {
-    const SQL: &str = "SELECT id, user_id, family_id, expires_at, revoked_at, replaced_by, rotated_at \
-                       FROM sessions WHERE token_hash = $1";
+    const SQL: &str = "SELECT id, user_id, family_id, expires_at, revoked_at, replaced_by, rotated_at, \
+                       COALESCE(started_at, created_at), ends_at FROM sessions WHERE token_hash = $1";
     db.fetch_optional(SQL, args![token_hash]).await
 }
 
@@ -72,7 +100,7 @@ pub async fn rotate_session(db: &Db, old_id: &str, new: NewSession<'_>) -> DbRes
     .await
 }
 
-/// Revokes every token of one login (logout, reuse detection).
+/// Revokes every token of one login (logout, reuse detection, `DELETE /api/auth/sessions/:id`).
 pub async fn revoke_family(db: &Db, family_id: &str, now: i64) -> DbResult<()> {
     const SQL: &str = "UPDATE sessions SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL";
     db.execute(SQL, args![family_id, now]).await.map(|_| ())
@@ -93,4 +121,30 @@ pub async fn revoke_user_sessions(
     families.sort();
     families.dedup();
     Ok(families)
+}
+
+/// The newest token of each live login, `$1` being now.
+macro_rules! live_sessions_sql {
+    ($($rest:literal),*) => {
+        concat!(
+            "SELECT family_id, user_id, COALESCE(started_at, created_at), created_at, \
+             CASE WHEN ends_at IS NOT NULL AND ends_at < expires_at THEN ends_at ELSE expires_at END, \
+             user_agent, ip FROM sessions \
+             WHERE replaced_by IS NULL AND revoked_at IS NULL AND expires_at > $1 \
+               AND (ends_at IS NULL OR ends_at > $1)",
+            $($rest),*
+        )
+    };
+}
+
+/// A user's live logins, most recently used first (at most 1000: older ones are not shown).
+pub async fn live_sessions(db: &Db, user_id: &UserId, now: i64) -> DbResult<Vec<LiveSessionRow>> {
+    const SQL: &str = live_sessions_sql!(" AND user_id = $2 ORDER BY created_at DESC, family_id LIMIT 1000");
+    db.fetch_all(SQL, args![now, user_id.to_string()]).await
+}
+
+/// One live login by its family id.
+pub async fn live_session(db: &Db, family_id: &str, now: i64) -> DbResult<Option<LiveSessionRow>> {
+    const SQL: &str = live_sessions_sql!(" AND family_id = $2");
+    db.fetch_optional(SQL, args![now, family_id]).await
 }

@@ -15,9 +15,10 @@ use super::{MessageBody, UserResponse};
 use crate::auth::extract::REFRESH_COOKIE;
 use crate::auth::{AuthUser, ClientInfo};
 use crate::domain::{Email, FullName, Password, UserType, Username};
-use crate::error::{ApiError, ApiJson, ApiResult, ErrorCode, FieldErrors};
-use crate::services::auth::{self as auth_service, RefreshMode, Signup};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorCode, FieldErrors};
+use crate::services::auth::{self as auth_service, Signup};
 use crate::services::media::ImageInput;
+use crate::services::sessions::{self as session_service, SessionView};
 use crate::services::users::{self as user_service, ProfileChange};
 use crate::startup::AppState;
 
@@ -34,6 +35,8 @@ pub fn routes() -> ApiRoutes {
         .alias("/api/auth/me", routes!(check))
         .routes(routes!(update_profile))
         .routes(routes!(change_password))
+        .routes(routes!(list_sessions))
+        .routes(routes!(revoke_session))
 }
 
 /// Paths whose handlers manage the token cookies themselves (no transparent refresh).
@@ -206,7 +209,7 @@ struct LoginResponse {
     /// The access token (HS256 JWT), as in the `jwt` cookie.
     access_token: String,
     /// The opaque refresh token, as in the `refreshToken` cookie.
-    refresh_token: Option<String>,
+    refresh_token: String,
 }
 
 /// Logs in with an email or username and a password.
@@ -279,7 +282,7 @@ pub struct RefreshRequest {
 #[serde(rename_all = "camelCase")]
 struct RefreshResponse {
     access_token: String,
-    refresh_token: Option<String>,
+    refresh_token: String,
 }
 
 /// Exchanges a refresh token for new tokens (rotated).
@@ -306,7 +309,7 @@ async fn refresh(
     body: axum::body::Bytes,
 ) -> ApiResult<impl IntoResponse> {
     let token = refresh_token_of(&body, &jar)?;
-    let tokens = auth_service::refresh(&state, &token, &client, RefreshMode::Explicit).await?;
+    let tokens = auth_service::refresh(&state, &token, &client).await?;
     let jar = cookies::with_tokens(jar, &state, &tokens);
     Ok((jar, Json(RefreshResponse { access_token: tokens.access_token, refresh_token: tokens.refresh_token })))
 }
@@ -451,4 +454,100 @@ async fn change_password(
     let (old, new) = change_password_fields(body, state.settings.password_min_length)?;
     auth_service::change_password(&state, &caller, old, new).await?;
     Ok(Json(MessageBody { message: "Password updated successfully" }))
+}
+
+/// A login: one device or browser that signed in, with its rotating refresh token.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionResponse {
+    /// The session id (`DELETE /api/auth/sessions/{id}` ends it).
+    #[serde(rename = "_id")]
+    id: String,
+    /// Whether this request was made with it.
+    current: bool,
+    /// When it logged in.
+    created_at: String,
+    /// When it last got tokens (login or refresh): at most the access-token lifetime
+    /// (default 15 minutes) before its latest request.
+    last_used_at: String,
+    /// When it ends unless refreshed before (idle timeout), or its absolute end if earlier.
+    expires_at: String,
+    user_agent: Option<String>,
+    /// The client address it last refreshed from.
+    ip: Option<String>,
+}
+
+impl From<SessionView> for SessionResponse {
+    fn from(view: SessionView) -> Self {
+        let row = view.row;
+        Self {
+            id: row.family_id,
+            current: view.current,
+            created_at: crate::views::rfc3339(row.started_at),
+            last_used_at: crate::views::rfc3339(row.last_used_at),
+            expires_at: crate::views::rfc3339(row.expires_at),
+            user_agent: row.user_agent,
+            ip: row.ip,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionsQuery {
+    /// Admins only: whose sessions (default: the caller's).
+    user_id: Option<String>,
+}
+
+/// The caller's live sessions (logins), most recently used first.
+///
+/// An admin may pass `userId` to see another user's.
+#[utoipa::path(
+    get,
+    path = "/api/auth/sessions",
+    tag = "auth",
+    params(SessionsQuery),
+    responses(
+        (status = 200, description = "The live sessions", body = Vec<SessionResponse>),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "`userId` of another user, and the caller is not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+async fn list_sessions(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiQuery(query): ApiQuery<SessionsQuery>,
+) -> ApiResult<Json<Vec<SessionResponse>>> {
+    let user = query.user_id.as_deref().map(super::users::parse_user_id).transpose()?;
+    let sessions = session_service::list(&state, &caller, user.as_ref()).await?;
+    Ok(Json(sessions.into_iter().map(SessionResponse::from).collect()))
+}
+
+/// Ends one session: its refresh token stops working at once and its sockets are
+/// disconnected (after a `sessionRevoked` event), on every node.
+///
+/// The caller's own sessions, or anyone's for an admin. Ending the current one also clears
+/// the token cookies.
+#[utoipa::path(
+    delete,
+    path = "/api/auth/sessions/{id}",
+    tag = "auth",
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 200, description = "Ended", body = MessageBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such live session of the caller's (or of anyone, for an admin)", body = ErrorBody),
+    )
+)]
+async fn revoke_session(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    jar: CookieJar,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<impl IntoResponse> {
+    let was_current = session_service::revoke(&state, &caller, &id).await?;
+    let jar = if was_current { cookies::cleared(jar, &state) } else { jar };
+    Ok((jar, Json(MessageBody { message: "Session revoked" })))
 }

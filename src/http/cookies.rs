@@ -35,10 +35,7 @@ pub fn with_tokens_as(
 ) -> CookieJar {
     let secure = state.settings.cookie_secure();
     let jar = jar.add(build(access_cookie, tokens.access_token.clone(), state.settings.access_token_ttl, secure));
-    match &tokens.refresh_token {
-        Some(refresh) => jar.add(build(REFRESH_COOKIE, refresh.clone(), state.settings.refresh_token_ttl, secure)),
-        None => jar,
-    }
+    jar.add(build(REFRESH_COOKIE, tokens.refresh_token.clone(), state.settings.refresh_token_ttl, secure))
 }
 
 /// Expires the token cookies (every access cookie name, and the refresh cookie).

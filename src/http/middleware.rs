@@ -17,7 +17,7 @@ use super::cookies;
 use crate::auth::ClientInfo;
 use crate::auth::extract::{ACCESS_COOKIES, REFRESH_COOKIE, RefreshedAccessToken};
 use crate::error::{ApiError, error_response_for_status};
-use crate::services::auth::{self as auth_service, RefreshMode};
+use crate::services::auth as auth_service;
 use crate::startup::AppState;
 use crate::telemetry::{self, names};
 
@@ -91,7 +91,7 @@ pub async fn transparent_refresh(State(state): State<AppState>, request: Request
     }
     let (mut parts, body) = request.into_parts();
     let Ok(client) = ClientInfo::from_request_parts(&mut parts, &state).await;
-    match auth_service::refresh(&state, &refresh, &client, RefreshMode::Transparent).await {
+    match auth_service::refresh(&state, &refresh, &client).await {
         Ok(tokens) => {
             parts.extensions.insert(RefreshedAccessToken(tokens.access_token.clone()));
             let response = next.run(Request::from_parts(parts, body)).await;

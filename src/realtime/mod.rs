@@ -104,6 +104,7 @@ pub struct SocketContext {
     pub jwt: std::sync::Arc<JwtKeys>,
     pub sessions: SessionCache,
     pub presence: Presence,
+    pub limits: crate::services::rate_limit::RateLimits,
 }
 
 /// This node's Socket.IO server: with the in-process adapter (one node) or the Redis

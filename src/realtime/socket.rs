@@ -17,6 +17,7 @@ use crate::db::rooms;
 use crate::domain::{RoomId, UserId};
 use crate::error::ApiError;
 use crate::services::auth::authenticate_with;
+use crate::services::rate_limit::Limit;
 use crate::telemetry::names;
 
 /// Who a socket belongs to, set by the handshake middleware.
@@ -154,6 +155,19 @@ fn ack_error(status: u16, code: &str, message: &str) -> Value {
     json!({"success": false, "statusCode": status, "code": code, "message": message})
 }
 
+/// The error ack for an event over its user's limit: the event is dropped, not acted on.
+fn over_limit<A: Adapter>(s: &SocketRef<A>, limit: &Limit) -> Option<Value> {
+    let user = socket_user(s)?;
+    match limit.check(&user.user_id) {
+        Err(ApiError::RateLimited { retry_after_secs }) => {
+            let mut error = ack_error(429, "rate_limited", "Too many requests, try again later");
+            error["retryAfter"] = json!(retry_after_secs);
+            Some(error)
+        }
+        _ => None,
+    }
+}
+
 /// The room named by the payload, if the socket's user is a member of it.
 async fn member_room<A: Adapter>(
     s: &SocketRef<A>,
@@ -173,13 +187,19 @@ async fn member_room<A: Adapter>(
     }
 }
 
-/// `typing {roomId}`: tells the room's other members.
+/// `typing {roomId}`: tells the room's other members. Over the user's limit it is dropped
+/// (with an error ack if one was asked for).
 async fn on_typing<A: Adapter>(
     s: SocketRef<A>,
     io: SocketIo<A>,
+    ack: AckSender<A>,
     State(ctx): State<SocketContext>,
     TryData(payload): TryData<Value>,
 ) {
+    if let Some(error) = over_limit(&s, &ctx.limits.typing_user) {
+        let _ = ack.send(&error);
+        return;
+    }
     let Ok((user, room)) = member_room(&s, &ctx, payload.as_ref().ok()).await else { return };
     let room_id = room.to_string();
     let me = user.user_id.to_string();
@@ -207,6 +227,10 @@ async fn on_subscribe<A: Adapter>(
     State(ctx): State<SocketContext>,
     TryData(payload): TryData<Value>,
 ) {
+    if let Some(error) = over_limit(&s, &ctx.limits.subscribe_user) {
+        let _ = ack.send(&error);
+        return;
+    }
     match member_room(&s, &ctx, payload.as_ref().ok()).await {
         Ok((_, room)) => {
             s.join(channel_room(&room.to_string()));
@@ -219,7 +243,16 @@ async fn on_subscribe<A: Adapter>(
 }
 
 /// `unsubscribe(roomId)`: leaves the room's channel.
-async fn on_unsubscribe<A: Adapter>(s: SocketRef<A>, ack: AckSender<A>, TryData(payload): TryData<Value>) {
+async fn on_unsubscribe<A: Adapter>(
+    s: SocketRef<A>,
+    ack: AckSender<A>,
+    State(ctx): State<SocketContext>,
+    TryData(payload): TryData<Value>,
+) {
+    if let Some(error) = over_limit(&s, &ctx.limits.subscribe_user) {
+        let _ = ack.send(&error);
+        return;
+    }
     match payload.ok().as_ref().and_then(room_id_of) {
         Some(room) => {
             s.leave(channel_room(&room.to_string()));

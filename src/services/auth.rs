@@ -1,8 +1,6 @@
 //! Accounts and sessions: signup, login, refresh-token rotation with reuse detection,
 //! logout, password change, and resolving an access token to a live user.
 
-use std::net::IpAddr;
-
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
 use crate::auth::{AuthUser, ClientInfo, JwtKeys, SessionCache, TokenError};
 use crate::db::Db;
@@ -17,9 +15,7 @@ use crate::startup::AppState;
 #[derive(Debug, Clone)]
 pub struct IssuedTokens {
     pub access_token: String,
-    /// `None` when a transparent refresh lost a race within the grace period: the client
-    /// keeps the refresh token the winning request set.
-    pub refresh_token: Option<String>,
+    pub refresh_token: String,
 }
 
 pub struct Signup {
@@ -40,11 +36,12 @@ fn ttl_ms(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
 }
 
-/// Starts a new session family for `user` and returns its first tokens.
+/// Starts a new session family (a login) for `user` and returns its first tokens.
 async fn start_session(state: &AppState, user: &UserId, client: &ClientInfo) -> ApiResult<IssuedTokens> {
     let family = SessionId::new().to_string();
     let refresh = new_refresh_token();
     let now = now_ms();
+    let ends_at = Some(state.settings.session_max_age).filter(|d| !d.is_zero()).map(|d| now + ttl_ms(d));
     sessions::insert_session(
         &state.db,
         NewSession {
@@ -54,21 +51,26 @@ async fn start_session(state: &AppState, user: &UserId, client: &ClientInfo) -> 
             token_hash: &hash_refresh_token(&refresh),
             expires_at: now + ttl_ms(state.settings.refresh_token_ttl),
             user_agent: client.user_agent.as_deref(),
+            ip: client.ip.map(|ip| ip.to_string()),
+            started_at: now,
+            ends_at,
             now,
         },
     )
     .await?;
-    let access = state.jwt.issue_access(user, &family)?;
-    Ok(IssuedTokens { access_token: access, refresh_token: Some(refresh) })
+    let access = state.jwt.issue_access_until(user, &family, ends_at)?;
+    Ok(IssuedTokens { access_token: access, refresh_token: refresh })
 }
 
-fn check_ip_limit(state: &AppState, ip: Option<IpAddr>) -> ApiResult<()> {
-    state.auth_limits.check_ip(ip)
+/// Whether this address may sign up now (checked before anything is stored, the sign-up
+/// form's files included).
+pub fn admit_signup(state: &AppState, client: &ClientInfo) -> ApiResult<()> {
+    state.limits.signup_ip.check_ip(client.ip)
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn signup(state: &AppState, input: Signup, client: &ClientInfo) -> ApiResult<(UserRow, IssuedTokens)> {
-    check_ip_limit(state, client.ip)?;
+    admit_signup(state, client)?;
     let user = create_account(state, input).await?;
     let tokens = start_session(state, &user.user_id()?, client).await?;
     Ok((user, tokens))
@@ -146,10 +148,10 @@ pub async fn login(
     password: Password,
     client: &ClientInfo,
 ) -> ApiResult<(UserRow, IssuedTokens)> {
-    check_ip_limit(state, client.ip)?;
-    state.auth_limits.check_account(identifier)?;
     let user = users::find_user_by_login(&state.db, identifier).await?;
-    verify_and_start(state, user, password, client).await
+    let account =
+        user.as_ref().map_or_else(|| format!("unknown:{}", identifier.trim().to_lowercase()), |u| u.id.clone());
+    verify_and_start(state, &account, user, password, client).await
 }
 
 /// Logs in by user id (the chat-API tutorial's `POST /login/:userId`, which upstream needs
@@ -161,67 +163,73 @@ pub async fn login_by_id(
     password: Password,
     client: &ClientInfo,
 ) -> ApiResult<(UserRow, IssuedTokens)> {
-    check_ip_limit(state, client.ip)?;
     let user = match user_id {
-        Some(id) => {
-            state.auth_limits.check_account(&id.to_string())?;
-            users::find_user(&state.db, id).await?.filter(|u| u.deleted_at.is_none())
-        }
+        Some(id) => users::find_user(&state.db, id).await?.filter(|u| u.deleted_at.is_none()),
         None => None,
     };
-    verify_and_start(state, user, password, client).await
+    let account = user_id.map_or_else(|| "unknown:".to_string(), UserId::to_string);
+    verify_and_start(state, &account, user, password, client).await
 }
 
 /// Unknown account and wrong password answer alike, after the same amount of hashing work.
+/// The rate limits come first (see `RateLimits::admit_login`): `account` names the account
+/// tried (its id when it exists).
 async fn verify_and_start(
     state: &AppState,
+    account: &str,
     user: Option<UserRow>,
     password: Password,
     client: &ClientInfo,
 ) -> ApiResult<(UserRow, IssuedTokens)> {
+    state.limits.admit_login(client.ip, account)?;
     let ok = state.hasher.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
-        _ => return Err(invalid_credentials()),
+        _ => {
+            state.limits.login_failed(client.ip, account);
+            return Err(invalid_credentials());
+        }
     };
+    state.limits.login_succeeded(client.ip, account);
     let id = user.user_id()?;
     let tokens = start_session(state, &id, client).await?;
     Ok((user, tokens))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefreshMode {
-    /// `POST /api/auth/refresh`: strict; any reuse of a rotated token revokes the family.
-    Explicit,
-    /// A cookie client's request with an expired `jwt`: a token rotated within the grace
-    /// period (a parallel request of the same browser) still authenticates the request.
-    Transparent,
+/// Rotates a refresh token (every refresh route, and the transparent cookie refresh).
+///
+/// The successor is derived from the token (see `JwtKeys::refresh_successor`), so requests
+/// that refresh the same token within `REFRESH_REUSE_GRACE` of each other (two tabs, parallel
+/// requests of one page) all succeed with the same new token and leave the login valid.
+/// Presenting a rotated token after that revokes the whole family: whoever holds the newer
+/// token is logged out too, since one of the two holders is not the user.
+#[tracing::instrument(skip_all)]
+pub async fn refresh(state: &AppState, token: &str, client: &ClientInfo) -> ApiResult<IssuedTokens> {
+    state.limits.refresh_ip.check_ip(client.ip)?;
+    rotate(state, token, client).await
 }
 
-/// Rotates a refresh token. Presenting an already-rotated token (outside the transparent
-/// grace period) revokes the whole family: whoever holds the newer token is logged out too.
-#[tracing::instrument(skip_all)]
-pub async fn refresh(state: &AppState, token: &str, client: &ClientInfo, mode: RefreshMode) -> ApiResult<IssuedTokens> {
+async fn rotate(state: &AppState, token: &str, client: &ClientInfo) -> ApiResult<IssuedTokens> {
     let expired = || ApiError::Unauthorized("Refresh token is invalid or expired".into());
     let now = now_ms();
     let session = sessions::find_session_by_hash(&state.db, &hash_refresh_token(token)).await?.ok_or_else(expired)?;
-    if session.revoked_at.is_some() || session.expires_at <= now {
+    let ended = session.ends_at.is_some_and(|end| end <= now);
+    if session.revoked_at.is_some() || session.expires_at <= now || ended {
         return Err(expired());
     }
     let user_id = UserId::parse(&session.user_id).ok_or_else(|| anyhow::anyhow!("stored user id is not a UUID"))?;
+    let successor = state.jwt.refresh_successor(token);
     if session.replaced_by.is_some() {
         let grace = ttl_ms(state.settings.refresh_reuse_grace);
-        let within_grace = session.rotated_at.is_some_and(|at| now - at <= grace);
-        if mode == RefreshMode::Transparent && within_grace {
-            let access = state.jwt.issue_access(&user_id, &session.family_id)?;
-            return Ok(IssuedTokens { access_token: access, refresh_token: None });
+        if session.rotated_at.is_some_and(|at| now - at <= grace) {
+            let access = state.jwt.issue_access_until(&user_id, &session.family_id, session.ends_at)?;
+            return Ok(IssuedTokens { access_token: access, refresh_token: successor });
         }
         tracing::warn!(user_id = %session.user_id, "refresh token reuse detected: revoking the session family");
         sessions::revoke_family(&state.db, &session.family_id, now).await?;
         sessions_ended(state, std::slice::from_ref(&session.family_id), "refresh_token_reused").await;
         return Err(ApiError::Unauthorized("Refresh token was already used; the session has been revoked".into()));
     }
-    let fresh = new_refresh_token();
     let rotated = sessions::rotate_session(
         &state.db,
         &session.id,
@@ -229,19 +237,23 @@ pub async fn refresh(state: &AppState, token: &str, client: &ClientInfo, mode: R
             id: SessionId::new(),
             user_id: &user_id,
             family_id: &session.family_id,
-            token_hash: &hash_refresh_token(&fresh),
+            token_hash: &hash_refresh_token(&successor),
             expires_at: now + ttl_ms(state.settings.refresh_token_ttl),
             user_agent: client.user_agent.as_deref(),
+            ip: client.ip.map(|ip| ip.to_string()),
+            started_at: session.started_at,
+            ends_at: session.ends_at,
             now,
         },
     )
     .await?;
     if !rotated {
-        // A concurrent refresh rotated it first: same rule as reuse, with the grace period.
-        return Box::pin(refresh(state, token, client, mode)).await;
+        // A concurrent refresh of the same token rotated it first: within the grace period
+        // now, so this one gets the same successor.
+        return Box::pin(rotate(state, token, client)).await;
     }
-    let access = state.jwt.issue_access(&user_id, &session.family_id)?;
-    Ok(IssuedTokens { access_token: access, refresh_token: Some(fresh) })
+    let access = state.jwt.issue_access_until(&user_id, &session.family_id, session.ends_at)?;
+    Ok(IssuedTokens { access_token: access, refresh_token: successor })
 }
 
 /// Ends the session identified by an access token's family and/or a refresh token.
@@ -309,6 +321,7 @@ pub async fn user_changed(state: &AppState, user: &UserId) {
 /// the user is revoked, the current one stays.
 #[tracing::instrument(skip_all, fields(user_id = %caller.id))]
 pub async fn change_password(state: &AppState, caller: &AuthUser, old: Password, new: Password) -> ApiResult<()> {
+    state.limits.password_user.check(&caller.id)?;
     let ok = state.hasher.verify(old, Some(caller.user.password_hash.clone())).await?;
     if !ok {
         return Err(ApiError::BadRequest(ErrorCode::InvalidCredentials, "Current password is incorrect".into()));

@@ -89,6 +89,7 @@ async fn append_and_publish_to(
     target: Target<'_>,
     input: SendMessage<'_>,
 ) -> ApiResult<Sent> {
+    state.limits.messages_user.check(&caller.id)?;
     // The store checks the receiver or the membership again when it writes; checked first
     // where the request would otherwise fail on its content (a 404 comes before a 400) or
     // store an image for a message that cannot be written.

@@ -37,6 +37,7 @@ fn not_found(kind: PostKind) -> ApiError {
 
 /// Comments on a video the caller can see.
 pub async fn comment(state: &AppState, caller: &AuthUser, video: &str, text: &str) -> ApiResult<PostRow> {
+    state.limits.messages_user.check(&caller.id)?;
     videos::visible(state, caller, video).await?;
     let (id, now) = (PostId::new().to_string(), now_ms());
     community::insert_comment(&state.db, &id, video, &caller.id, text, now).await?;
@@ -52,6 +53,7 @@ pub async fn comment(state: &AppState, caller: &AuthUser, video: &str, text: &st
 
 /// Tweets.
 pub async fn tweet(state: &AppState, caller: &AuthUser, text: &str) -> ApiResult<PostRow> {
+    state.limits.messages_user.check(&caller.id)?;
     let (id, now) = (PostId::new().to_string(), now_ms());
     community::insert_tweet(&state.db, &id, &caller.id, text, now).await?;
     Ok(PostRow {

@@ -442,6 +442,9 @@ pub async fn store_stream<S>(
 where
     S: Stream<Item = Result<Bytes, UploadError>> + Unpin,
 {
+    if let Some(owner) = owner {
+        state.limits.uploads_user.check(owner).map_err(UploadError::Failed)?;
+    }
     let media = &state.media;
     // The first bytes decide the type and so the limit.
     let mut head = BytesMut::new();

@@ -12,5 +12,6 @@ pub mod playlists;
 pub mod rate_limit;
 pub mod rooms;
 pub mod seed;
+pub mod sessions;
 pub mod users;
 pub mod videos;

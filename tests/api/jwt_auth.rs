@@ -148,7 +148,8 @@ async fn the_boards_answer_plain_text_by_role_and_the_tutorials_messages_otherwi
 
 #[tokio::test]
 async fn refreshtoken_rotates_and_a_reused_token_ends_the_session() {
-    let app = spawn_app().await;
+    // No grace period: a second refresh of the same token is reuse at once.
+    let app = spawn_app_with(|s| s.refresh_reuse_grace = std::time::Duration::ZERO).await;
     signup(&app, "ann", json!({})).await;
     let (_, user) = signin(&app, "ann", PASSWORD).await;
     let first = user["refreshToken"].as_str().unwrap().to_string();

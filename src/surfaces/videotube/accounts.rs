@@ -23,8 +23,8 @@ use crate::http::auth::{
 use crate::http::cookies;
 use crate::http::openapi::ApiRoutes;
 use crate::http::uploads;
+use crate::services::auth as auth_service;
 use crate::services::auth::Signup;
-use crate::services::auth::{self as auth_service, RefreshMode};
 use crate::services::media::{self, Accept, ImageInput, StoredMedia, Visibility};
 use crate::services::users::{self, ProfileChange};
 use crate::startup::AppState;
@@ -47,7 +47,7 @@ pub fn routes() -> ApiRoutes {
 struct LoggedIn {
     user: UserDoc,
     access_token: String,
-    refresh_token: Option<String>,
+    refresh_token: String,
 }
 
 /// Signs in with `email` or `username` and `password`: the tokens in `data` and as the
@@ -104,7 +104,7 @@ async fn videotube_logout(
 #[serde(rename_all = "camelCase")]
 struct Refreshed {
     access_token: String,
-    refresh_token: Option<String>,
+    refresh_token: String,
 }
 
 /// Rotates the refresh token (the `refreshToken` cookie, or `{refreshToken}` in the body):
@@ -129,7 +129,7 @@ async fn videotube_refresh_token(
     body: Result<Bytes, BytesRejection>,
 ) -> VideotubeResult<impl IntoResponse> {
     let token = refresh_token_of(&raw_body(body)?, &jar)?;
-    let tokens = auth_service::refresh(&state, &token, &client, RefreshMode::Explicit).await?;
+    let tokens = auth_service::refresh(&state, &token, &client).await?;
     let jar = cookies::with_tokens_as(jar, &state, &tokens, VIDEOTUBE_ACCESS_COOKIE);
     let data = Refreshed { access_token: tokens.access_token, refresh_token: tokens.refresh_token };
     Ok((jar, Answer(StatusCode::OK, data, "Access token refreshed")))
@@ -304,14 +304,17 @@ impl Registration {
         (status = 409, description = "The e-mail or the username exists (no file is kept)", body = ErrorEnvelope),
         (status = 413, description = "An image over `MAX_IMAGE_BYTES`", body = ErrorEnvelope),
         (status = 415, description = "Not multipart/form-data", body = ErrorEnvelope),
+        (status = 429, description = "Too many sign-ups from this address; see `Retry-After`", body = ErrorEnvelope),
         (status = 503, description = "File storage is unavailable", body = ErrorEnvelope),
     )
 )]
 async fn videotube_register(
     State(state): State<AppState>,
+    client: ClientInfo,
     headers: HeaderMap,
     body: Body,
 ) -> VideotubeResult<impl IntoResponse> {
+    auth_service::admit_signup(&state, &client)?;
     let mut form = uploads::multipart(&headers, body, state.media.max_image_bytes() as u64)?;
     let mut registration = Registration::default();
     let read = registration.read(&state, &mut form).await;
