@@ -125,7 +125,12 @@ function instrument(actor) {
   const { page } = actor;
   actor.http = [];
   actor.console = [];
-  page.on("console", (m) => actor.console.push(`[${elapsed()}] ${m.type()}: ${m.text()}`.slice(0, 400)));
+  actor.csp = [];
+  page.on("console", (m) => {
+    actor.console.push(`[${elapsed()}] ${m.type()}: ${m.text()}`.slice(0, 400));
+    // Chromium reports each Content-Security-Policy violation as a console error.
+    if (/Content Security Policy/i.test(m.text())) actor.csp.push(m.text().slice(0, 300));
+  });
   page.on("pageerror", (e) => actor.console.push(`[${elapsed()}] pageerror: ${e.message}`.slice(0, 400)));
   page.on("requestfailed", (r) => {
     const u = new URL(r.url());
@@ -231,7 +236,10 @@ async function apiGet(user, path) {
 }
 
 async function signupThroughUi({ page, user }) {
-  await page.goto(`${base}/`, { waitUntil: "domcontentloaded" });
+  const doc = await page.goto(`${base}/`, { waitUntil: "domcontentloaded" });
+  const csp = doc.headers()["content-security-policy"] || "";
+  if (!csp.includes("script-src 'self'") || csp.includes("unsafe-inline"))
+    fail(`the web client is not served under natter's strict CSP: "${csp}"`);
   await visible(page.getByTestId("login-form"), "login form at / (is the built-in client served?)");
   await page.getByTestId("login-form").getByRole("button", { name: "Sign up" }).click();
   const form = page.getByTestId("signup-form");
@@ -498,6 +506,11 @@ async function main() {
     await online(B.page, alice, true);
   });
 
+  await step("the web client ran under its strict Content-Security-Policy with no violation", async () => {
+    const violations = actors.flatMap((a) => a.csp.map((v) => `${a.user.key}: ${v}`));
+    if (violations.length) fail(`CSP violations:\n    ${violations.join("\n    ")}`);
+  });
+
   await step("/docs/ renders natter's own OpenAPI document, with no request off the origin", () => docsPage());
 }
 
@@ -551,6 +564,10 @@ async function docsPage() {
   if (offOrigin.length) fail(`the docs page made requests off ${origin}:\n    ${offOrigin.join("\n    ")}`);
   if (bad.length) fail(`the docs page had failed requests:\n    ${bad.join("\n    ")}`);
   if (pageErrors.length) fail(`the docs page threw: ${pageErrors.join("; ")}`);
+  const csp = resp.headers()["content-security-policy"] || "";
+  if (!csp.includes("script-src 'self'") || csp.includes("unsafe-inline"))
+    fail(`/docs/ is not served under natter's strict CSP: "${csp}"`);
+  if (actor.csp.length) fail(`the docs page violated its CSP:\n    ${actor.csp.join("\n    ")}`);
   log(`     /docs/: ${ops} operations, ${actor.http.length} requests, all to ${origin}`);
 
   if (SHOTS) {

@@ -83,22 +83,22 @@ impl AppState {
 /// The whole HTTP surface with its layers; Socket.IO answers under `/socket.io/`, inside
 /// CORS and tracing but outside the JSON error net (its responses keep the protocol's shape).
 pub fn router(state: AppState, socket_layer: RealtimeLayer) -> Router {
-    let settings = state.settings.clone();
     let app = socket_layer
         .mount(inner_layers(http::router(), &state))
         .layer(axum::middleware::map_request(mw::own_socket_handshake));
-    outer_layers(app, &settings).with_state(state)
+    outer_layers(app, &state).with_state(state)
 }
 
 /// `routes` with the fallbacks and the same layer stack as `router` (without Socket.IO).
 /// Public so tests can run extra routes through it.
 pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
-    let settings = state.settings.clone();
-    outer_layers(inner_layers(routes, &state), &settings).with_state(state)
+    outer_layers(inner_layers(routes, &state), &state).with_state(state)
 }
 
-fn outer_layers(app: Router<AppState>, settings: &Settings) -> Router<AppState> {
-    app.layer(cors_layer(settings))
+fn outer_layers(app: Router<AppState>, state: &AppState) -> Router<AppState> {
+    app.layer(axum::middleware::from_fn_with_state(state.clone(), http::security::same_origin_cookies))
+        .layer(cors_layer(&state.settings))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::security::headers))
         // 5xx are logged where they arise (internal errors and panics at ERROR, readiness
         // at WARN); the trace layer's own line for them would only repeat each `/readyz` 503
         // poll of a load balancer during a drain or an outage.

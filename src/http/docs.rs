@@ -107,5 +107,6 @@ fn serve_file(docs: &Docs, file: &str) -> ApiResult<Response> {
         .ok_or_else(|| ApiError::NotFound("No such file of the docs page".into()))?;
     let content_type = HeaderValue::from_str(&found.content_type)
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-    Ok(([(header::CONTENT_TYPE, content_type)], found.bytes.into_owned()).into_response())
+    let response = ([(header::CONTENT_TYPE, content_type)], found.bytes.into_owned()).into_response();
+    Ok(super::security::page(response, super::security::DOCS_CSP))
 }

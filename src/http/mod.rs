@@ -8,6 +8,7 @@ pub mod messages;
 pub mod middleware;
 pub mod openapi;
 pub mod rooms;
+pub mod security;
 pub mod service;
 pub mod uploads;
 pub mod users;

@@ -21,11 +21,6 @@ struct Assets;
 /// Path prefixes that belong to the server, not to the client's routes.
 const SERVER_PREFIXES: [&str; 3] = ["/api", "/socket.io", "/uploads"];
 
-/// Same-origin only; images may come from the configured public upload URL, hence `img-src *`.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src * data: blob:; \
-                   connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
-                   form-action 'self'";
-
 /// The fallback handler: an embedded file, `index.html` for client-side routes (paths
 /// without a file extension), else the JSON 404.
 pub async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
@@ -61,12 +56,7 @@ pub async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     }
     // File names carry no content hash: the browser keeps them but revalidates (cheap 304s).
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if name.ends_with(".html") {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    }
-    response
+    super::security::page(response, super::security::PAGE_CSP)
 }
 
 fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {

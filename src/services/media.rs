@@ -26,6 +26,7 @@ use crate::config::Settings;
 use crate::db::media::{self, MediaRow, NewMedia};
 use crate::domain::{MediaId, UserId, now_ms};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrors};
+use crate::services::images;
 use crate::startup::AppState;
 use crate::views::UploadView;
 
@@ -121,6 +122,8 @@ pub struct MediaStore {
     public_base: String,
     limits: Limits,
     part_size: usize,
+    /// Image re-encodes at once (CPU and up to 256 MB each): one per core.
+    image_work: Arc<tokio::sync::Semaphore>,
 }
 
 /// A stored upload.
@@ -170,6 +173,7 @@ impl MediaStore {
                 file: settings.max_file_bytes as u64,
             },
             part_size,
+            image_work: Arc::new(tokio::sync::Semaphore::new(settings.hash_concurrency())),
         })
     }
 
@@ -314,6 +318,8 @@ pub enum UploadError {
     BodyTooLarge,
     /// The object store failed (down, refusing, timing out).
     Storage(object_store::Error),
+    /// An image whose dimensions, decoded size or frame count is over the bounds.
+    TooManyPixels,
     Failed(ApiError),
 }
 
@@ -334,6 +340,10 @@ impl UploadError {
                 format!("`{field}` must be a video (MP4, WebM, QuickTime or Matroska)").into(),
             ),
             Self::Empty => FieldErrors::single(field, "empty", format!("`{field}` is empty")),
+            Self::TooManyPixels => ApiError::BadRequest(
+                ErrorCode::InvalidImage,
+                format!("`{field}` has too many pixels or frames (at most 12000 × 12000)").into(),
+            ),
             Self::BodyTooLarge => {
                 ApiError::PayloadTooLarge("The request body is larger than the largest upload accepted".into())
             }
@@ -457,12 +467,27 @@ where
     if head.is_empty() {
         return Err(UploadError::Empty);
     }
-    let (kind, content_type, ext) = sniff(&head);
+    let (kind, mut content_type, mut ext) = sniff(&head);
     if !accept.takes(kind) {
         return Err(UploadError::Unsupported(accept));
     }
-    let max = media.limits.of(kind);
-    let too_large = || UploadError::TooLarge { kind, max };
+    let mut max = media.limits.of(kind);
+    let too_large = || UploadError::TooLarge { kind, max: media.limits.of(kind) };
+    // An image is read whole (it is at most MAX_IMAGE_BYTES) and stored re-encoded.
+    let mut drained = false;
+    if kind == Kind::Image {
+        while let Some(chunk) = body.next().await {
+            head.extend_from_slice(&chunk?);
+            if head.len() as u64 > max {
+                return Err(too_large());
+            }
+        }
+        let clean = reencode_image(media, head.freeze(), content_type).await?;
+        (content_type, ext, drained) = (clean.content_type, clean.ext, true);
+        head = BytesMut::from(clean.bytes.as_slice());
+        // The limit is on what was uploaded; the re-encoded pixels are natter's own.
+        max = u64::MAX;
+    }
     let id = MediaId::new();
     let key = format!("{id}.{ext}");
     let location = StorePath::from(key.as_str());
@@ -476,6 +501,7 @@ where
     loop {
         let chunk = match next.take() {
             Some(chunk) => chunk,
+            None if drained => break,
             None => match body.next().await {
                 Some(Ok(chunk)) => chunk,
                 Some(Err(e)) => {
@@ -546,6 +572,22 @@ where
         return Err(UploadError::Failed(e.into()));
     }
     Ok(StoredMedia { id, url: media.url_for(&key), content_type, bytes: total, kind })
+}
+
+/// `images::reencode` on a blocking thread, at most one per core at a time.
+async fn reencode_image(
+    media: &MediaStore,
+    bytes: Bytes,
+    content_type: &'static str,
+) -> Result<images::CleanImage, UploadError> {
+    let _permit = media.image_work.acquire().await.map_err(|e| UploadError::Failed(anyhow::anyhow!(e).into()))?;
+    let cleaned = tokio::task::spawn_blocking(move || images::reencode(&bytes, content_type))
+        .await
+        .map_err(|e| UploadError::Failed(anyhow::anyhow!("image re-encode task: {e}").into()))?;
+    cleaned.map_err(|refused| match refused {
+        images::Refused::Undecodable => UploadError::Unsupported(Accept::Images),
+        images::Refused::TooManyPixels => UploadError::TooManyPixels,
+    })
 }
 
 /// Deletes stored uploads that will not be used after all (a registration that failed after

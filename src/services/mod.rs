@@ -6,6 +6,7 @@ pub mod boards;
 pub mod channels;
 pub mod chat;
 pub mod community;
+pub mod images;
 pub mod media;
 pub mod page_cache;
 pub mod playlists;

@@ -114,7 +114,8 @@ async fn bad_requests_get_the_envelope_with_a_reason() {
 
 #[tokio::test]
 async fn refresh_rotates_by_cookie_or_body_and_reuse_ends_the_session() {
-    let app = spawn_app().await;
+    // No grace period: a second refresh of the same token is reuse at once.
+    let app = spawn_app_with(|s| s.refresh_reuse_grace = std::time::Duration::ZERO).await;
     let email = signup(&app, "creator").await;
     let client = cookie_client();
     let (_, login) = app.post(&client, "/api/v1/users/login", json!({"email": email, "password": PASSWORD})).await;

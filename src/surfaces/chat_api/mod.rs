@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::routes;
 
-use self::envelope::{Caller, ChatApiError, ChatApiResult, Checks, ErrorEnvelope, Fields};
+pub use self::envelope::ChatApiError;
+use self::envelope::{Caller, ChatApiResult, Checks, ErrorEnvelope, Fields};
 use crate::auth::ClientInfo;
 use crate::domain::{Email, FullName, MessageId, MessageText, Password, RoomId, UserId, UserType};
 use crate::error::{ApiError, FieldErrors};
@@ -24,6 +25,14 @@ use crate::services::rooms::{self as room_service, Initiate, OffsetPage, ROOM_TY
 use crate::services::{auth, users};
 use crate::startup::AppState;
 use crate::views::{ChatApiUser, MessageResponse, ReadMark, TutorialPost, UserResponse, read_by_recipients};
+
+/// Whether a path is this surface's (its error envelope applies): the tutorial serves
+/// `/login/…`, `/users…`, `/room…` and `/delete/…` at the root.
+pub fn owns(path: &str) -> bool {
+    ["/login", "/users", "/room", "/delete"]
+        .iter()
+        .any(|p| path.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
+}
 
 pub fn routes() -> ApiRoutes {
     ApiRoutes::new()

@@ -21,7 +21,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
-use self::envelope::{Answer, VideotubeError};
+use self::envelope::Answer;
+pub use self::envelope::VideotubeError;
 use crate::auth::AuthUser;
 use crate::auth::extract::access_token;
 use crate::db::users::UserRow;
@@ -32,6 +33,11 @@ use crate::startup::AppState;
 use crate::views::rfc3339;
 
 const TAG: &str = "video-platform tutorial";
+
+/// Whether a path is this surface's (its error envelope applies).
+pub fn owns(path: &str) -> bool {
+    path.starts_with("/api/v1/")
+}
 
 pub fn routes() -> ApiRoutes {
     ApiRoutes::new()
