@@ -45,19 +45,19 @@ const FOREIGN_PAGE_CSP: &str = "frame-ancestors 'none'";
 /// Adds the security headers every response carries (a handler's own CSP wins).
 pub async fn headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    let is_html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/html"));
+    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    // No type, no body of its own (a 304): a browser would store the headers of a 304 over
+    // those of the page it revalidated, so it gets no CSP that could differ from the page's.
+    let csp = content_type.map(|ct| if ct.starts_with("text/html") { FOREIGN_PAGE_CSP } else { RESOURCE_CSP });
     let h = response.headers_mut();
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // Upload URLs of private attachments must not leak to other sites through links.
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
-    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        let csp = if is_html { FOREIGN_PAGE_CSP } else { RESOURCE_CSP };
+    if let Some(csp) = csp
+        && !h.contains_key(header::CONTENT_SECURITY_POLICY)
+    {
         h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     }
     if state.settings.cookie_secure() {
