@@ -11,6 +11,8 @@ pub const BACKEND: helpers::Backend = helpers::Backend::Postgres;
 
 #[path = "api/auth.rs"]
 mod auth;
+#[path = "api/authz.rs"]
+mod authz;
 #[path = "api/chat_api.rs"]
 mod chat_api;
 #[path = "api/errors.rs"]

@@ -11,6 +11,7 @@ pub const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 mod helpers;
 
 mod auth;
+mod authz;
 mod browser_safety;
 mod chat_api;
 mod errors;

@@ -567,7 +567,7 @@ pub fn webm_video(duration_ms: f64) -> Vec<u8> {
     [header, segment].concat()
 }
 
-fn video_form(title: &str, video: Vec<u8>) -> reqwest::multipart::Form {
+pub fn video_form(title: &str, video: Vec<u8>) -> reqwest::multipart::Form {
     use reqwest::multipart::{Form, Part};
     Form::new()
         .text("title", title.to_string())
@@ -576,7 +576,7 @@ fn video_form(title: &str, video: Vec<u8>) -> reqwest::multipart::Form {
         .part("thumbnail", Part::bytes(png()).file_name("t.png").mime_str("image/png").unwrap())
 }
 
-async fn publish(app: &TestApp, client: &Client, form: reqwest::multipart::Form) -> (StatusCode, Value) {
+pub async fn publish(app: &TestApp, client: &Client, form: reqwest::multipart::Form) -> (StatusCode, Value) {
     json_of(client.post(app.url("/api/v1/videos")).multipart(form).send().await.unwrap()).await
 }
 
