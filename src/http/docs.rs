@@ -93,7 +93,7 @@ async fn docs_index(Extension(docs): Extension<Docs>) -> ApiResult<Response> {
     security(()),
     params(("file" = String, Path, description = "File name, e.g. `swagger-ui-bundle.js`")),
     responses(
-        (status = 200, description = "The file (its own content type)", content_type = "application/octet-stream", body = Binary),
+        (status = 200, description = "The file, with its own content type (CSS, JavaScript, PNG, …)", content_type = "*/*", body = Binary),
         (status = 404, description = "No such file", body = super::openapi::ErrorBody),
     )
 )]

@@ -209,6 +209,17 @@ impl ApiRoutes {
         }
     }
 
+    /// Changes the documentation of every operation registered so far (a surface wrapping
+    /// its success bodies in its envelope, say).
+    pub fn map_operations(mut self, f: impl Fn(&mut Operation)) -> Self {
+        for item in self.paths.paths.values_mut() {
+            for (_, operation) in operations_mut(item) {
+                f(operation);
+            }
+        }
+        self
+    }
+
     /// Every (method, path) mounted, in axum's path syntax (`{*key}` for a wildcard).
     pub fn table(&self) -> Vec<(Method, String)> {
         self.table.clone()

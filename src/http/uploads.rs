@@ -156,8 +156,8 @@ async fn upload_file(
     security((), ("bearerAuth" = []), ("jwtCookie" = [])),
     params(("key" = String, Path, description = "The key of the file's URL, `<id>.<ext>`")),
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream", body = Binary),
-        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Binary),
+        (status = 200, description = "The file, with its stored (sniffed) content type", content_type = "*/*", body = Binary),
+        (status = 206, description = "The requested range, with the file's content type", content_type = "*/*", body = Binary),
         (status = 304, description = "Not modified (`If-None-Match` / `If-Modified-Since`)"),
         (status = 401, description = "A private file, and no valid token", body = ErrorBody),
         (status = 404, description = "No such file, or one the caller may not read", body = ErrorBody),

@@ -7,7 +7,7 @@
 
 pub mod cluster;
 mod presence;
-mod socket;
+pub mod socket;
 
 use std::time::Duration;
 

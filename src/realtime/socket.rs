@@ -141,7 +141,8 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, State(ctx): State<SocketContext
 }
 
 /// The room id of an event's payload: `"<id>"`, `["<id>", …]` or `{"roomId": "<id>"}`.
-fn room_id_of(payload: &Value) -> Option<RoomId> {
+/// Public for the fuzz targets (`fuzz/`).
+pub fn room_id_of(payload: &Value) -> Option<RoomId> {
     let raw = match payload {
         Value::String(s) => Some(s.as_str()),
         Value::Array(items) => items.first().and_then(Value::as_str),

@@ -372,7 +372,8 @@ fn storage_unavailable() -> ApiError {
 }
 
 /// Decodes `data:<type>;base64,<payload>`. The declared type is ignored: the bytes decide.
-fn decode_data_url(data_url: &str, max_bytes: usize) -> Result<Vec<u8>, UploadError> {
+/// Public for the fuzz targets (`fuzz/`).
+pub fn decode_data_url(data_url: &str, max_bytes: usize) -> Result<Vec<u8>, UploadError> {
     let too_large = || UploadError::TooLarge { kind: Kind::Image, max: max_bytes as u64 };
     let rest = data_url.strip_prefix("data:").ok_or(UploadError::Malformed)?;
     let (header, payload) = rest.split_once(',').ok_or(UploadError::Malformed)?;
@@ -395,7 +396,7 @@ fn decode_data_url(data_url: &str, max_bytes: usize) -> Result<Vec<u8>, UploadEr
 }
 
 /// The kind, content type and extension of a file, judged by its first bytes.
-fn sniff(head: &[u8]) -> (Kind, &'static str, &'static str) {
+pub fn sniff(head: &[u8]) -> (Kind, &'static str, &'static str) {
     let Some(found) = infer::get(head) else {
         return (Kind::File, "application/octet-stream", "bin");
     };

@@ -44,7 +44,6 @@ struct PostDoc {
     #[serde(skip_serializing_if = "Option::is_none")]
     video: Option<String>,
     /// The author: its id, or in lists `{_id, username, fullName, avatar}`.
-    #[schema(value_type = Object)]
     owner: serde_json::Value,
     /// In lists: how many like it, and whether the caller does.
     #[serde(skip_serializing_if = "Option::is_none")]

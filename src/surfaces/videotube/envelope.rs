@@ -31,6 +31,46 @@ impl<T: Serialize> IntoResponse for Answer<T> {
     }
 }
 
+/// Documents each success of an operation as the envelope it is sent in: the schema a
+/// handler declares for its answer is that of `data`, what the client receives is
+/// `{statusCode, data, message, success: true}` (an answer declared without a schema has any
+/// `data`).
+pub fn document_success_envelope(operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+    use utoipa::openapi::{ContentBuilder, RefOr, Schema};
+    for (status, response) in operation.responses.responses.iter_mut() {
+        let RefOr::T(response) = response else { continue };
+        if !status.starts_with('2') {
+            continue;
+        }
+        let data: RefOr<Schema> = response
+            .content
+            .get("application/json")
+            .and_then(|c| match c {
+                RefOr::T(content) => content.schema.clone(),
+                RefOr::Ref(_) => None,
+            })
+            .unwrap_or_else(|| RefOr::T(Schema::Object(Object::new())));
+        let envelope = ObjectBuilder::new()
+            .property(
+                "statusCode",
+                ObjectBuilder::new().schema_type(Type::Integer).examples([status.parse::<u16>().unwrap_or(200)]),
+            )
+            .property("data", data)
+            .property("message", ObjectBuilder::new().schema_type(Type::String))
+            .property("success", ObjectBuilder::new().schema_type(Type::Boolean).enum_values(Some([true])))
+            .required("statusCode")
+            .required("data")
+            .required("message")
+            .required("success")
+            .build();
+        response.content.clear();
+        response
+            .content
+            .insert("application/json".into(), RefOr::T(ContentBuilder::new().schema(Some(envelope)).build()));
+    }
+}
+
 /// The tutorial's error body (its `ApiError`: `data` is always null).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -47,6 +47,7 @@ pub fn routes() -> ApiRoutes {
         .merge(videos::routes())
         .merge(community::routes())
         .merge(playlists::routes())
+        .map_operations(envelope::document_success_envelope)
 }
 
 /// The caller, from the `accessToken` cookie (or natter's `jwt`) or a bearer token.

@@ -66,7 +66,7 @@ pub(super) struct VideoDoc {
     duration: f64,
     views: i64,
     is_published: bool,
-    #[schema(value_type = Object)]
+    /// Its owner's id, or the owner `{_id, username, fullName, avatar}` where a route says so.
     owner: serde_json::Value,
     #[schema(format = DateTime)]
     created_at: String,
