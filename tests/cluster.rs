@@ -514,6 +514,41 @@ async fn a_logout_on_one_node_ends_the_session_on_every_node() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ended_on_one_node_is_disconnected_and_refused_on_the_other() {
+    let cluster = Cluster::start(2).await;
+    let laptop = signup(cluster.node(0), "ann").await;
+    // A second login of Ann's, whose socket lives on node B.
+    let login = json!({"email": "ann@example.com", "password": PASSWORD});
+    let response = Client::new().post(cluster.node(1).url("/api/auth/login")).json(&login).send().await.unwrap();
+    let body: Value = response.json().await.unwrap();
+    let phone_token = body["accessToken"].as_str().unwrap().to_string();
+    let phone = User { id: laptop.id.clone(), http: bearer_client(&phone_token), token: phone_token };
+    let mut phone_socket = socket_on(cluster.node(1), &phone).await;
+    let check = phone.http.get(cluster.node(1).url("/api/auth/check")).send().await.unwrap();
+    assert_eq!(check.status(), StatusCode::OK, "node B has checked (and cached) the session");
+
+    let sessions: Value =
+        laptop.http.get(cluster.node(0).url("/api/auth/sessions")).send().await.unwrap().json().await.unwrap();
+    let other = sessions.as_array().unwrap().iter().find(|s| s["current"] == false).expect("the phone's session");
+    let path = format!("/api/auth/sessions/{}", other["_id"].as_str().unwrap());
+    let ended = laptop.http.delete(cluster.node(0).url(&path)).send().await.unwrap();
+    assert_eq!(ended.status(), StatusCode::OK);
+    assert_eq!(phone_socket.next("sessionRevoked").await["reason"], "session_revoked");
+    phone_socket.next("$close").await;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let check = phone.http.get(cluster.node(1).url("/api/auth/check")).send().await.unwrap();
+        if check.status() == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(Instant::now() < deadline, "node B still accepts the ended session's token");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let check = laptop.http.get(cluster.node(1).url("/api/auth/check")).send().await.unwrap();
+    assert_eq!(check.status(), StatusCode::OK, "the laptop's session stays");
+}
+
 // Fault sequences. Each runs `rounds()` times on a fresh cluster, so that a failure that
 // depends on when a heartbeat falls shows up in one CI run.
 
