@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = images::reencode(&bytes, content_type);
         }
     }
-    let content_type = ["image/png", "image/jpeg", "image/gif", "image/webp"][data.first().map_or(0, |b| *b as usize % 4)];
+    let content_type =
+        ["image/png", "image/jpeg", "image/gif", "image/webp"][data.first().map_or(0, |b| *b as usize % 4)];
     let _ = images::reencode(data.get(1..).unwrap_or_default(), content_type);
 });

@@ -19,7 +19,8 @@ fuzz_target!(|data: &[u8]| {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("multipart/form-data; boundary=X-BOUNDARY"));
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     runtime.block_on(async move {
-        let Ok(mut form) = uploads::multipart(&headers, Body::from_stream(futures::stream::iter(chunks)), 64 * 1024) else {
+        let Ok(mut form) = uploads::multipart(&headers, Body::from_stream(futures::stream::iter(chunks)), 64 * 1024)
+        else {
             return;
         };
         while let Ok(Some(field)) = form.next_field().await {
