@@ -316,3 +316,22 @@ async fn the_docs_page_is_not_shadowed_by_a_static_frontend() {
     assert!(html.contains("swagger-ui") && !html.contains("id=root"), "{html}");
     assert!(served_spec(&app).await["paths"].is_object());
 }
+
+#[tokio::test]
+async fn the_video_platforms_forms_and_envelopes_are_documented_as_sent() {
+    let app = spawn_app().await;
+    let spec = served_spec(&app).await;
+    let keys =
+        |schema: &Value| -> BTreeSet<String> { schema["properties"].as_object().unwrap().keys().cloned().collect() };
+    let set = |names: &[&str]| -> BTreeSet<String> { names.iter().map(|s| s.to_string()).collect() };
+    // Multipart field names as multer clients send them (and the server reads them).
+    let schemas = &spec["components"]["schemas"];
+    assert_eq!(keys(&schemas["PublishForm"]), set(&["title", "description", "videoFile", "thumbnail"]));
+    assert_eq!(
+        keys(&schemas["RegisterForm"]),
+        set(&["fullName", "email", "username", "password", "avatar", "coverImage"])
+    );
+    // A success is documented in the envelope it is sent in.
+    let ok = &spec["paths"]["/api/v1/users/current-user"]["get"]["responses"]["200"]["content"]["application/json"];
+    assert_eq!(keys(&ok["schema"]), set(&["statusCode", "data", "message", "success"]));
+}

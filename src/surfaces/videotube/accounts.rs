@@ -183,6 +183,7 @@ async fn videotube_change_password(
 
 /// The multipart form of `register`, as multer receives it.
 #[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
 #[allow(dead_code)] // only read by the schema derive
 struct RegisterForm {
     full_name: String,

@@ -189,6 +189,7 @@ async fn videotube_list_videos(
 
 /// The multipart form of a video upload.
 #[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
 #[allow(dead_code)] // only read by the schema derive
 struct PublishForm {
     title: String,
