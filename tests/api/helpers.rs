@@ -108,7 +108,12 @@ fn moto_server_bin() -> std::path::PathBuf {
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
     let venv = target.join(format!("moto-{MOTO_VERSION}"));
     let bin = venv.join("bin/moto_server");
+    // Tests that start their own moto (to stop it) race the shared one to the first install.
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _installing = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     if !bin.exists() {
+        // A venv an interrupted install left behind is started over.
+        let _ = std::fs::remove_dir_all(&venv);
         let run = |program: &std::path::Path, args: &[&str]| {
             let status = std::process::Command::new(program).args(args).status();
             assert!(
