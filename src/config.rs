@@ -9,6 +9,18 @@ use clap::{Args, ValueEnum};
 
 use crate::services::rate_limit::RateQuota;
 
+/// The rate limits' defaults (the flags' and `for_tests`').
+const RATE_SIGNUP_IP: &str = "10/10m";
+const RATE_LOGIN_IP: &str = "30/1m";
+const RATE_LOGIN_FAILURES_IP: &str = "20/15m";
+const RATE_LOGIN_FAILURES_ACCOUNT: &str = "10/15m";
+const RATE_REFRESH_IP: &str = "60/1m";
+const RATE_PASSWORD_USER: &str = "5/15m";
+const RATE_MESSAGES_USER: &str = "30/10s";
+const RATE_UPLOADS_USER: &str = "30/1m";
+const RATE_TYPING_USER: &str = "10/5s";
+const RATE_SUBSCRIBE_USER: &str = "60/1m";
+
 fn quota(raw: &str) -> RateQuota {
     RateQuota::parse(raw).expect("a valid built-in rate")
 }
@@ -164,37 +176,37 @@ pub struct Settings {
     #[arg(long, global = true, env = "RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub rate_limits: bool,
     /// Sign-ups per client address (`N/period`, e.g. `10/10m`; `off` for none).
-    #[arg(long, global = true, env = "RATE_LIMIT_SIGNUP_IP", default_value = "10/10m", value_parser = RateQuota::parse)]
+    #[arg(long, global = true, env = "RATE_LIMIT_SIGNUP_IP", default_value = RATE_SIGNUP_IP, value_parser = RateQuota::parse)]
     pub rate_limit_signup_ip: RateQuota,
     /// Login attempts per client address, right or wrong (each costs a password hash).
-    #[arg(long, global = true, env = "RATE_LIMIT_LOGIN_IP", default_value = "30/1m", value_parser = RateQuota::parse)]
+    #[arg(long, global = true, env = "RATE_LIMIT_LOGIN_IP", default_value = RATE_LOGIN_IP, value_parser = RateQuota::parse)]
     pub rate_limit_login_ip: RateQuota,
     /// Failed logins per client address; with none left the address may not log in until
     /// one is back.
-    #[arg(long, global = true, env = "RATE_LIMIT_LOGIN_FAILURES_IP", default_value = "20/15m", value_parser = RateQuota::parse)]
+    #[arg(long, global = true, env = "RATE_LIMIT_LOGIN_FAILURES_IP", default_value = RATE_LOGIN_FAILURES_IP, value_parser = RateQuota::parse)]
     pub rate_limit_login_failures_ip: RateQuota,
     /// Login attempts on one account from the addresses that failed on it (together): the
     /// owner at an address that has not failed is not held to it.
-    #[arg(long, global = true, env = "RATE_LIMIT_LOGIN_FAILURES_ACCOUNT", default_value = "10/15m", value_parser = RateQuota::parse)]
+    #[arg(long, global = true, env = "RATE_LIMIT_LOGIN_FAILURES_ACCOUNT", default_value = RATE_LOGIN_FAILURES_ACCOUNT, value_parser = RateQuota::parse)]
     pub rate_limit_login_failures_account: RateQuota,
     /// Refresh-token exchanges per client address (every refresh route and the transparent
     /// cookie refresh).
-    #[arg(long, global = true, env = "RATE_LIMIT_REFRESH_IP", default_value = "60/1m", value_parser = RateQuota::parse)]
+    #[arg(long, global = true, env = "RATE_LIMIT_REFRESH_IP", default_value = RATE_REFRESH_IP, value_parser = RateQuota::parse)]
     pub rate_limit_refresh_ip: RateQuota,
     /// Password changes (right or wrong current password) per user.
-    #[arg(long, global = true, env = "RATE_LIMIT_PASSWORD_USER", default_value = "5/15m", value_parser = RateQuota::parse)]
+    #[arg(long, global = true, env = "RATE_LIMIT_PASSWORD_USER", default_value = RATE_PASSWORD_USER, value_parser = RateQuota::parse)]
     pub rate_limit_password_user: RateQuota,
     /// Messages, room posts, comments and tweets per user, on every surface.
-    #[arg(long, global = true, env = "RATE_LIMIT_MESSAGES_USER", default_value = "30/10s", value_parser = RateQuota::parse)]
+    #[arg(long, global = true, env = "RATE_LIMIT_MESSAGES_USER", default_value = RATE_MESSAGES_USER, value_parser = RateQuota::parse)]
     pub rate_limit_messages_user: RateQuota,
     /// Stored files per user: uploads, data-URL images, avatars, videos and thumbnails.
-    #[arg(long, global = true, env = "RATE_LIMIT_UPLOADS_USER", default_value = "30/1m", value_parser = RateQuota::parse)]
+    #[arg(long, global = true, env = "RATE_LIMIT_UPLOADS_USER", default_value = RATE_UPLOADS_USER, value_parser = RateQuota::parse)]
     pub rate_limit_uploads_user: RateQuota,
     /// Socket.IO `typing` events per user (over the limit: dropped, not fanned out).
-    #[arg(long, global = true, env = "RATE_LIMIT_TYPING_USER", default_value = "10/5s", value_parser = RateQuota::parse)]
+    #[arg(long, global = true, env = "RATE_LIMIT_TYPING_USER", default_value = RATE_TYPING_USER, value_parser = RateQuota::parse)]
     pub rate_limit_typing_user: RateQuota,
     /// Socket.IO `subscribe` / `unsubscribe` events per user.
-    #[arg(long, global = true, env = "RATE_LIMIT_SUBSCRIBE_USER", default_value = "60/1m", value_parser = RateQuota::parse)]
+    #[arg(long, global = true, env = "RATE_LIMIT_SUBSCRIBE_USER", default_value = RATE_SUBSCRIBE_USER, value_parser = RateQuota::parse)]
     pub rate_limit_subscribe_user: RateQuota,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy you run).
     #[arg(long, global = true, env = "TRUST_PROXY", default_value_t = false)]
@@ -266,16 +278,16 @@ impl Settings {
             hash_concurrency: None,
             // Off in tests, but set to the defaults, so a test turns `rate_limits` on to try them.
             rate_limits: false,
-            rate_limit_signup_ip: quota("10/10m"),
-            rate_limit_login_ip: quota("30/1m"),
-            rate_limit_login_failures_ip: quota("20/15m"),
-            rate_limit_login_failures_account: quota("10/15m"),
-            rate_limit_refresh_ip: quota("60/1m"),
-            rate_limit_password_user: quota("5/15m"),
-            rate_limit_messages_user: quota("30/10s"),
-            rate_limit_uploads_user: quota("30/1m"),
-            rate_limit_typing_user: quota("10/5s"),
-            rate_limit_subscribe_user: quota("60/1m"),
+            rate_limit_signup_ip: quota(RATE_SIGNUP_IP),
+            rate_limit_login_ip: quota(RATE_LOGIN_IP),
+            rate_limit_login_failures_ip: quota(RATE_LOGIN_FAILURES_IP),
+            rate_limit_login_failures_account: quota(RATE_LOGIN_FAILURES_ACCOUNT),
+            rate_limit_refresh_ip: quota(RATE_REFRESH_IP),
+            rate_limit_password_user: quota(RATE_PASSWORD_USER),
+            rate_limit_messages_user: quota(RATE_MESSAGES_USER),
+            rate_limit_uploads_user: quota(RATE_UPLOADS_USER),
+            rate_limit_typing_user: quota(RATE_TYPING_USER),
+            rate_limit_subscribe_user: quota(RATE_SUBSCRIBE_USER),
             trust_proxy: false,
             public_url: None,
             metrics_token: None,

@@ -468,15 +468,16 @@ where
     if head.is_empty() {
         return Err(UploadError::Empty);
     }
-    let (kind, mut content_type, mut ext) = sniff(&head);
+    let (kind, content_type, ext) = sniff(&head);
     if !accept.takes(kind) {
         return Err(UploadError::Unsupported(accept));
     }
-    let mut max = media.limits.of(kind);
     let too_large = || UploadError::TooLarge { kind, max: media.limits.of(kind) };
-    // An image is read whole (it is at most MAX_IMAGE_BYTES) and stored re-encoded.
-    let mut drained = false;
-    if kind == Kind::Image {
+    // What is stored: an image is read whole (it is at most MAX_IMAGE_BYTES) and stored
+    // re-encoded, with no limit on the re-encoded pixels (natter's own); anything else streams
+    // on from its first bytes under its kind's limit.
+    let (first, max, drained, content_type, ext) = if kind == Kind::Image {
+        let max = media.limits.of(kind);
         while let Some(chunk) = body.next().await {
             head.extend_from_slice(&chunk?);
             if head.len() as u64 > max {
@@ -484,11 +485,10 @@ where
             }
         }
         let clean = reencode_image(media, head.freeze(), content_type).await?;
-        (content_type, ext, drained) = (clean.content_type, clean.ext, true);
-        head = BytesMut::from(clean.bytes.as_slice());
-        // The limit is on what was uploaded; the re-encoded pixels are natter's own.
-        max = u64::MAX;
-    }
+        (Bytes::from(clean.bytes), u64::MAX, true, clean.content_type, clean.ext)
+    } else {
+        (head.freeze(), media.limits.of(kind), false, content_type, ext)
+    };
     let id = MediaId::new();
     let key = format!("{id}.{ext}");
     let location = StorePath::from(key.as_str());
@@ -498,7 +498,7 @@ where
     let mut pending: Vec<Bytes> = Vec::new();
     let mut pending_bytes = 0usize;
     let mut upload: Option<Multipart> = None;
-    let mut next = Some(head.freeze());
+    let mut next = Some(first);
     loop {
         let chunk = match next.take() {
             Some(chunk) => chunk,

@@ -137,13 +137,6 @@ impl RateLimits {
         }
     }
 
-    /// No limits at all.
-    pub fn off() -> Self {
-        let mut settings = Settings::for_tests();
-        settings.rate_limits = false;
-        Self::from_settings(&settings)
-    }
-
     /// Before a login's password is checked: the address's attempts, its block after too
     /// many failures, and, if this address failed on this account before, the account's
     /// budget for such addresses. `account` is the user id when the account exists.

@@ -198,10 +198,6 @@ async fn login(app: &TestApp, email: &str) -> (String, String) {
     (body["accessToken"].as_str().unwrap().to_string(), body["refreshToken"].as_str().unwrap().to_string())
 }
 
-fn png() -> Vec<u8> {
-    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, PNG_1X1).unwrap()
-}
-
 fn created_id(status: StatusCode, body: &Value) -> String {
     assert!(status.is_success(), "fixture: {status} {body}");
     let doc = if body["data"].is_object() { &body["data"] } else { body };
@@ -343,7 +339,7 @@ impl World {
             ),
             ("DELETE", "/api/auth/sessions/{id}") => {
                 let (access, _) = login(&self.app, &author.email).await;
-                let sid = sid_of(&access);
+                let sid = jwt_claims(&access)["sid"].as_str().unwrap().to_string();
                 get(format!("/api/auth/sessions/{sid}"))
             }
             ("GET", "/api/messages/{id}") => get(format!("/api/messages/{}", member.id)),
@@ -469,16 +465,6 @@ struct Call {
     path: String,
     body: Body,
     token: Option<String>,
-}
-
-/// The session id (`sid`) of an access token.
-fn sid_of(access_token: &str) -> String {
-    let payload = access_token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap(),
-    )
-    .unwrap();
-    claims["sid"].as_str().unwrap().to_string()
 }
 
 fn matches(expected: &str, got: StatusCode) -> bool {

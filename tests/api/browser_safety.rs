@@ -45,7 +45,7 @@ async fn every_response_carries_the_security_headers_and_pages_a_strict_csp() {
         assert!(csp.contains("object-src 'none'") && csp.contains("base-uri 'none'"), "{page}: {csp}");
     }
     // An uploaded file is a resource: opened in a tab, it runs nothing.
-    let png = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, PNG_1X1).unwrap();
+    let png = png();
     let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(png).file_name("a.png"));
     let (_, upload) = json_of(ann.client.post(app.url("/api/uploads")).multipart(form).send().await.unwrap()).await;
     let response = ann.client.get(app.url(upload["url"].as_str().unwrap())).send().await.unwrap();

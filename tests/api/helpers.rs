@@ -10,6 +10,18 @@ pub const PASSWORD: &str = "Sup3r-secret-pw";
 pub const PNG_1X1: &str =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
 
+/// `PNG_1X1` as bytes.
+pub fn png() -> Vec<u8> {
+    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, PNG_1X1).expect("base64")
+}
+
+/// The claims of a JWT, read without checking its signature.
+pub fn jwt_claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT has a payload");
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
 /// The store a test binary runs its tests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -61,7 +61,7 @@ async fn images_that_are_not_images_or_too_large_are_refused() {
     use base64::Engine;
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
     let svg = b64(b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>");
-    let mut big_png = base64::engine::general_purpose::STANDARD.decode(PNG_1X1).unwrap();
+    let mut big_png = png();
     big_png.extend(std::iter::repeat_n(0u8, 2048));
     let cases = [
         (format!("data:image/svg+xml;base64,{svg}"), StatusCode::BAD_REQUEST, "invalid_image", "svg"),
@@ -139,8 +139,7 @@ fn jpeg_with_exif(note: &str) -> Vec<u8> {
 }
 
 async fn upload_file(app: &TestApp, user: &TestUser, bytes: Vec<u8>) -> (StatusCode, serde_json::Value) {
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name("x"));
-    json_of(user.client.post(app.url("/api/uploads")).multipart(form).send().await.unwrap()).await
+    crate::uploads::upload(&user.client, app, reqwest::multipart::Part::bytes(bytes).file_name("x")).await
 }
 
 #[tokio::test]

@@ -201,7 +201,7 @@ async fn sends_posts_and_uploads_are_limited_per_user_and_nothing_refused_is_wri
     let (_, conversation) = app.get(&bob.client, &format!("/api/messages/{}", ann.id)).await;
     assert_eq!(conversation.as_array().unwrap().len(), 5, "refused sends wrote nothing");
 
-    let png = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, PNG_1X1).unwrap();
+    let png = png();
     let upload = || {
         let part = reqwest::multipart::Part::bytes(png.clone()).file_name("a.png");
         ann.client.post(app.url("/api/uploads")).multipart(reqwest::multipart::Form::new().part("file", part)).send()

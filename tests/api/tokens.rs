@@ -12,8 +12,7 @@ fn test_secret() -> Vec<u8> {
 }
 
 fn claims_for(user: &TestUser, exp_offset_secs: i64) -> Value {
-    let payload = user.access_token.split('.').nth(1).unwrap();
-    let mut claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let mut claims = jwt_claims(&user.access_token);
     claims["exp"] = json!(chrono::Utc::now().timestamp() + exp_offset_secs);
     claims
 }

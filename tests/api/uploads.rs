@@ -25,11 +25,6 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-fn png() -> Vec<u8> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.decode(PNG_1X1).unwrap()
-}
-
 /// The first bytes of an MP4 file (an `ftyp` box), then `len` bytes of noise.
 pub fn mp4(len: usize) -> Vec<u8> {
     let mut bytes = vec![0, 0, 0, 0x18];

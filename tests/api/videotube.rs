@@ -294,11 +294,6 @@ async fn authorization_table() {
     }
 }
 
-fn png() -> Vec<u8> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.decode(PNG_1X1).unwrap()
-}
-
 /// A registration form as multer clients send it (text fields and files in any order).
 fn register_form(username: &str, with_avatar: bool) -> reqwest::multipart::Form {
     use reqwest::multipart::{Form, Part};
