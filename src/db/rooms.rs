@@ -75,12 +75,18 @@ impl Row for MemberRoomRow {
 pub struct MemberRow {
     pub room_id: String,
     pub last_read_at: i64,
+    pub joined_at: i64,
     pub user: super::users::UserRow,
 }
 
 impl Row for MemberRow {
     fn read(c: &mut impl Cursor) -> DbResult<Self> {
-        Ok(Self { room_id: c.next()?, last_read_at: c.next()?, user: super::users::UserRow::read(c)? })
+        Ok(Self {
+            room_id: c.next()?,
+            last_read_at: c.next()?,
+            joined_at: c.next()?,
+            user: super::users::UserRow::read(c)?,
+        })
     }
 }
 
@@ -184,6 +190,10 @@ pub struct RoomCursor {
 }
 
 /// A page of the user's rooms, most recent activity (last message, else creation) first.
+///
+/// The page is chosen by ordering only `(room, activity)` of each of the user's rooms, and
+/// the page's 50 rows are read afterwards: ordering the full rows of all the user's rooms
+/// (as one flat join does) made SQLite copy every column of every room into its sorter.
 pub async fn list_rooms_for_user(
     db: &Db,
     user: &UserId,
@@ -193,10 +203,12 @@ pub async fn list_rooms_for_user(
     const SQL: &str = concat!(
         "SELECT ",
         room_columns!(),
-        ", rm.muted, rm.last_read_at FROM room_members rm JOIN rooms r ON r.id = rm.room_id \
-         WHERE rm.user_id = $1 AND ($2 IS NULL OR COALESCE(r.last_message_at, r.created_at) < $2 \
-               OR (COALESCE(r.last_message_at, r.created_at) = $2 AND r.id < $3)) \
-         ORDER BY COALESCE(r.last_message_at, r.created_at) DESC, r.id DESC LIMIT $4"
+        ", t.muted, t.last_read_at FROM (SELECT rm.room_id, rm.muted, rm.last_read_at, \
+           COALESCE(r.last_message_at, r.created_at) AS activity FROM room_members rm JOIN rooms r ON r.id = rm.room_id \
+           WHERE rm.user_id = $1 AND ($2 IS NULL OR COALESCE(r.last_message_at, r.created_at) < $2 \
+           OR (COALESCE(r.last_message_at, r.created_at) = $2 AND r.id < $3)) \
+           ORDER BY activity DESC, rm.room_id DESC LIMIT $4) t JOIN rooms r ON r.id = t.room_id \
+         ORDER BY t.activity DESC, t.room_id DESC"
     );
     let (activity, room) = match after {
         Some(c) => (Some(c.activity), Some(c.room_id.clone())),
@@ -224,18 +236,22 @@ pub async fn list_active_rooms_for_user(
     db.fetch_all(SQL, args![user.to_string(), i64::from(limit), offset]).await
 }
 
-/// The members of a set of rooms, with their read marks (one query per page of rooms).
+/// The members of a set of rooms, with their read marks (one query per page of rooms), in
+/// the order they joined. Without password hashes or covers, which no member list shows;
+/// sorted here rather than by the database (which sorted whole rows).
 pub async fn list_members(db: &Db, room_ids: &[String]) -> DbResult<Vec<MemberRow>> {
     if room_ids.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT rm.room_id, rm.last_read_at, u.id, u.email, u.username, u.full_name, u.password_hash, u.profile_pic, \
-                u.role, u.user_type, u.deleted_at, u.created_at, u.updated_at, u.cover_image \
-         FROM room_members rm JOIN users u ON u.id = rm.user_id WHERE rm.room_id IN ({}) ORDER BY rm.joined_at, u.id",
+        "SELECT rm.room_id, rm.last_read_at, rm.joined_at, u.id, u.email, u.username, u.full_name, '' AS password_hash, \
+                u.profile_pic, u.role, u.user_type, u.deleted_at, u.created_at, u.updated_at, '' AS cover_image \
+         FROM room_members rm JOIN users u ON u.id = rm.user_id WHERE rm.room_id IN ({})",
         placeholders(1, room_ids.len())
     );
-    db.fetch_all(&sql, room_ids.iter().map(Arg::from).collect()).await
+    let mut rows: Vec<MemberRow> = db.fetch_all(&sql, room_ids.iter().map(Arg::from).collect()).await?;
+    rows.sort_unstable_by(|a, b| (a.joined_at, &a.user.id).cmp(&(b.joined_at, &b.user.id)));
+    Ok(rows)
 }
 
 /// The ids of a room's members, for fan-out.
