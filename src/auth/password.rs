@@ -9,6 +9,7 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::mpsc::RecvTimeoutError;
 
 use anyhow::Context;
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
@@ -20,6 +21,9 @@ use crate::domain::Password;
 
 /// How much lower the hashing threads' priority is (Linux `nice`, 0-19).
 const HASH_THREAD_NICE: i32 = 19;
+
+/// A hashing thread with no job for this long gives its argon2 memory back.
+const RELEASE_MEMORY_WHEN_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -36,12 +40,13 @@ fn start_hash_threads(count: usize) -> anyhow::Result<std::sync::mpsc::Sender<Jo
                 loop {
                     // The lock is held only while waiting for the next job.
                     let job = match rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(poisoned) => poisoned.into_inner().recv(),
+                        Ok(rx) => rx.recv_timeout(RELEASE_MEMORY_WHEN_IDLE),
+                        Err(poisoned) => poisoned.into_inner().recv_timeout(RELEASE_MEMORY_WHEN_IDLE),
                     };
                     match job {
                         Ok(job) => job(),
-                        Err(_) => return,
+                        Err(RecvTimeoutError::Timeout) => release_argon2_memory(),
+                        Err(RecvTimeoutError::Disconnected) => return,
                     }
                 }
             })
@@ -137,10 +142,16 @@ fn verify_hash(password: &str, hash: &str) -> bool {
 
 thread_local! {
     /// A hashing thread's argon2 memory (19 MiB with the default parameters), kept from one
-    /// hash to the next. The `argon2` crate's `hash_password`/`verify_password` allocate it
-    /// per hash; since malloc maps blocks that large afresh each time (src/main.rs), every
-    /// hash then paid for faulting 19 MiB in: sign-ins measured 24 against 33 per second.
+    /// hash to the next while sign-ins keep coming, given back after a second without any.
+    /// The `argon2` crate's `hash_password`/`verify_password` allocate it per hash; since
+    /// malloc maps blocks that large afresh each time (src/main.rs), every hash then paid
+    /// for faulting 19 MiB in: sign-ins measured 24 against 33 per second.
     static ARGON2_MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Frees this thread's argon2 memory (an idle server does not hold 19 MiB per thread).
+fn release_argon2_memory() {
+    ARGON2_MEMORY.with(|memory| *memory.borrow_mut() = Vec::new());
 }
 
 /// Runs `hash` with this thread's argon2 memory, grown to `params` if needed.
