@@ -503,15 +503,7 @@ async fn a_logout_on_one_node_ends_the_session_on_every_node() {
     assert_eq!(check.status(), StatusCode::OK);
     let out = ann.http.post(cluster.node(0).url("/api/auth/logout")).send().await.unwrap();
     assert_eq!(out.status(), StatusCode::OK);
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        let check = ann.http.get(cluster.node(1).url("/api/auth/check")).send().await.unwrap();
-        if check.status() == StatusCode::UNAUTHORIZED {
-            break;
-        }
-        assert!(Instant::now() < deadline, "node B still accepts a token logged out on node A");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    expect_refused_within_2s(cluster.node(1), &ann.http, "node B still accepts a token logged out on node A").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -536,15 +528,7 @@ async fn a_session_ended_on_one_node_is_disconnected_and_refused_on_the_other() 
     assert_eq!(ended.status(), StatusCode::OK);
     assert_eq!(phone_socket.next("sessionRevoked").await["reason"], "session_revoked");
     phone_socket.next("$close").await;
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        let check = phone.http.get(cluster.node(1).url("/api/auth/check")).send().await.unwrap();
-        if check.status() == StatusCode::UNAUTHORIZED {
-            break;
-        }
-        assert!(Instant::now() < deadline, "node B still accepts the ended session's token");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    expect_refused_within_2s(cluster.node(1), &phone.http, "node B still accepts the ended session's token").await;
     let check = laptop.http.get(cluster.node(1).url("/api/auth/check")).send().await.unwrap();
     assert_eq!(check.status(), StatusCode::OK, "the laptop's session stays");
 }
@@ -555,6 +539,20 @@ async fn a_session_ended_on_one_node_is_disconnected_and_refused_on_the_other() 
 /// How many times each fault sequence runs (`CLUSTER_ROUNDS`, default 3).
 fn rounds() -> usize {
     std::env::var("CLUSTER_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3)
+}
+
+/// Polls `GET /api/auth/check` on `node` with `http`'s credentials until it answers 401;
+/// fails with `what` if it still answers otherwise after 2 s.
+async fn expect_refused_within_2s(node: &Node, http: &Client, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let check = http.get(node.url("/api/auth/check")).send().await.unwrap();
+        if check.status() == StatusCode::UNAUTHORIZED {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Waits until the node's `/readyz` answers 200 (store and bus reachable, cluster joined).

@@ -170,16 +170,17 @@ fn with_argon2_memory(params: &Params, hash: impl FnOnce(&mut [Block]) -> argon2
 /// 16-byte salt: what `Argon2::default().hash_password` writes, on reused memory.
 fn argon2_hash(password: &[u8]) -> anyhow::Result<String> {
     let argon2 = Argon2::default();
-    let params = argon2.params().clone();
     let salt_bytes: [u8; 16] = rand::random();
     let salt = Salt::new(&salt_bytes).map_err(|e| anyhow::anyhow!("argon2 salt: {e}"))?;
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-    with_argon2_memory(&params, |memory| argon2.hash_password_into_with_memory(password, &salt, &mut out, memory))
-        .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))?;
+    with_argon2_memory(argon2.params(), |memory| {
+        argon2.hash_password_into_with_memory(password, &salt, &mut out, memory)
+    })
+    .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))?;
     let hash = PasswordHash {
         algorithm: Algorithm::default().ident(),
         version: Some(Version::default().into()),
-        params: ParamsString::try_from(&params).map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?,
+        params: ParamsString::try_from(argon2.params()).map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?,
         salt: Some(salt),
         hash: Some(Output::new(&out).map_err(|e| anyhow::anyhow!("argon2 output: {e}"))?),
     };
@@ -203,11 +204,12 @@ fn argon2_verify(password: &[u8], hash: &PasswordHash) -> bool {
     let (Ok(version), Ok(params)) = (version, Params::try_from(hash)) else {
         return false;
     };
-    let argon2 = Argon2::new(algorithm, version, params.clone());
-    let mut out = vec![0u8; expected.len()];
-    with_argon2_memory(&params, |memory| argon2.hash_password_into_with_memory(password, salt, &mut out, memory))
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut buffer = [0u8; Output::MAX_LENGTH];
+    let out = &mut buffer[..expected.len()];
+    with_argon2_memory(argon2.params(), |memory| argon2.hash_password_into_with_memory(password, salt, out, memory))
         .is_ok()
-        && Output::new(&out).is_ok_and(|computed| computed == *expected)
+        && Output::new(out).is_ok_and(|computed| computed == *expected)
 }
 
 #[cfg(test)]
