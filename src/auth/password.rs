@@ -39,10 +39,7 @@ fn start_hash_threads(count: usize) -> anyhow::Result<std::sync::mpsc::Sender<Jo
                 lower_this_threads_priority();
                 loop {
                     // The lock is held only while waiting for the next job.
-                    let job = match rx.lock() {
-                        Ok(rx) => rx.recv_timeout(RELEASE_MEMORY_WHEN_IDLE),
-                        Err(poisoned) => poisoned.into_inner().recv_timeout(RELEASE_MEMORY_WHEN_IDLE),
-                    };
+                    let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv_timeout(RELEASE_MEMORY_WHEN_IDLE);
                     match job {
                         Ok(job) => job(),
                         Err(RecvTimeoutError::Timeout) => release_argon2_memory(),
@@ -197,10 +194,7 @@ fn argon2_verify(password: &[u8], hash: &PasswordHash) -> bool {
     let Ok(algorithm) = Algorithm::try_from(hash.algorithm.as_str()) else {
         return false;
     };
-    let version = match hash.version {
-        Some(v) => Version::try_from(v),
-        None => Ok(Version::default()),
-    };
+    let version = hash.version.map_or(Ok(Version::default()), Version::try_from);
     let (Ok(version), Ok(params)) = (version, Params::try_from(hash)) else {
         return false;
     };

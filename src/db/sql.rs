@@ -746,9 +746,8 @@ fn checkpoint_loop(conn: rusqlite::Connection, store: std::sync::Weak<SqliteInne
         let Some(inner) = store.upgrade().filter(|inner| !inner.closed.load(Ordering::Acquire)) else {
             return;
         };
-        // (busy, frames in the WAL, frames copied back)
-        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| Ok((row.get::<_, i64>(0)?, row.get(1)?))) {
-            Ok((0, frames)) if frames > 0 && frames != last_size => {
+        match passive_checkpoint(&conn) {
+            Ok((0, frames, _)) if frames > 0 && frames != last_size => {
                 last_size = frames;
                 // A full queue is busy writing; the next pass asks again.
                 let _ = inner.writer.try_send(WriterMsg::Checkpoint);
@@ -759,12 +758,16 @@ fn checkpoint_loop(conn: rusqlite::Connection, store: std::sync::Weak<SqliteInne
     }
 }
 
+/// `(busy, frames in the WAL, frames copied back)`.
+fn passive_checkpoint(conn: &rusqlite::Connection) -> rusqlite::Result<(i64, i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+}
+
 /// The writer's part of a checkpoint: the frames the last pass did not reach.
 fn finish_checkpoint(conn: &rusqlite::Connection) {
     let started = std::time::Instant::now();
-    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?)))
-    {
-        Ok((frames, copied)) => {
+    match passive_checkpoint(conn) {
+        Ok((_, frames, copied)) => {
             tracing::debug!(frames, copied, took = ?started.elapsed(), "writer finished a WAL checkpoint");
         }
         Err(e) => tracing::warn!(error = %e, "WAL checkpoint on the writer failed"),

@@ -18,10 +18,9 @@ struct Figure {
     higher_is_better: bool,
 }
 
-/// The users `bench/run.sh` seeds (`USERS`).
-const SEEDED_USERS: u64 = 10_050;
-
-fn figures() -> Vec<Figure> {
+/// Every figure of the table; the memory rows are the `(sockets, users)` pairs measured
+/// (`bench/run.sh` derives them from the machine's descriptor limit and the users it seeds).
+fn figures(memory: &[(u64, u64)]) -> Vec<Figure> {
     let mut out = Vec::new();
     let mut add = |name: String, scenario, params: Value, path, unit, higher_is_better| {
         out.push(Figure { name, scenario, params, path, unit, higher_is_better })
@@ -72,22 +71,16 @@ fn figures() -> Vec<Figure> {
         }
     }
     add("server RSS idle".into(), "memory", json!({"connections": 1000}), &["idle_rss_kib"], "KiB", false);
-    // 19,900: this machine's hard limit on open files (20,000) less what the server keeps
-    // open besides its sockets.
-    for n in [1000, 10000, 19900] {
-        // As many users as sockets, up to the users bench/run.sh seeds.
-        let distinct = n.min(SEEDED_USERS);
-        for (users, who) in [(distinct, format!("{distinct} users")), (100, "100 users".into()), (1, "one user".into())]
-        {
-            add(
-                format!("memory per idle socket, {n} sockets of {who}"),
-                "memory",
-                json!({"connections": n, "users": users}),
-                &["kib_per_connection"],
-                "KiB",
-                false,
-            );
-        }
+    for &(n, users) in memory {
+        let who = if users == 1 { "one user".to_string() } else { format!("{users} users") };
+        add(
+            format!("memory per idle socket, {n} sockets of {who}"),
+            "memory",
+            json!({"connections": n, "users": users}),
+            &["kib_per_connection"],
+            "KiB",
+            false,
+        );
     }
     // The load generator must never be the bottleneck: its CPU beside the server's.
     for (name, scenario, params) in [
@@ -170,7 +163,15 @@ pub fn write(inputs: &[PathBuf], markdown: &Path, chart: &Path, machine: &str) -
     writeln!(md, "|---|{}", "---:|".repeat(columns))?;
 
     let mut speedups: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
-    for fig in figures() {
+    // Sockets ascending, then users descending: distinct users, 100 users, one user.
+    let mut memory: Vec<(u64, u64)> = lines
+        .iter()
+        .filter(|l| l["scenario"] == "memory")
+        .filter_map(|l| Some((l["params"]["connections"].as_u64()?, l["params"]["users"].as_u64()?)))
+        .collect();
+    memory.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    memory.dedup();
+    for fig in figures(&memory) {
         let values: Vec<Option<f64>> = natter_targets.iter().map(|t| lookup(t, &fig)).collect();
         let reference_value = reference.as_ref().and_then(|r| lookup(r, &fig));
         if values.iter().all(Option::is_none) && reference_value.is_none() {
