@@ -1,6 +1,8 @@
 //! JSON shapes shared by the HTTP API and the Socket.IO events (a `newMessage` carries the
 //! same Message a REST call returns).
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -150,7 +152,9 @@ pub struct RoomResponse {
     pub room_type: String,
     pub name: Option<String>,
     pub created_by: Option<String>,
-    pub members: Vec<UserResponse>,
+    /// Shared with the profile cache (`auth::cache`).
+    #[schema(value_type = Vec<UserResponse>)]
+    pub members: Vec<Arc<UserResponse>>,
     pub reads: Vec<ReadMark>,
     pub last_message: Option<MessageResponse>,
     /// Messages of others after the caller's read mark.

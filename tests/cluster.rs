@@ -533,6 +533,36 @@ async fn a_session_ended_on_one_node_is_disconnected_and_refused_on_the_other() 
     assert_eq!(check.status(), StatusCode::OK, "the laptop's session stays");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_changed_on_one_node_shows_in_room_lists_on_the_other() {
+    let cluster = Cluster::start(2).await;
+    let ann = signup(cluster.node(0), "ann").await;
+    let bob = signup(cluster.node(0), "bob").await;
+    let created = ann
+        .http
+        .post(cluster.node(0).url("/api/rooms"))
+        .json(&json!({"userIds": [bob.id], "name": "g"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let name_of_ann = || async {
+        let list: Value = bob.http.get(cluster.node(1).url("/api/rooms")).send().await.unwrap().json().await.unwrap();
+        let members = list[0]["members"].as_array().expect("members").clone();
+        members.into_iter().find(|m| m["_id"] == ann.id.as_str()).expect("ann")["fullName"].clone()
+    };
+    // Node B has read (and cached) Ann's profile.
+    assert_eq!(name_of_ann().await, "ann");
+    let path = format!("/api/users/{}", ann.id);
+    let changed = ann.http.patch(cluster.node(0).url(&path)).json(&json!({"fullName": "Ann B"})).send().await.unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while name_of_ann().await != "Ann B" {
+        assert!(Instant::now() < deadline, "node B still lists Ann's old name");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 // Fault sequences. Each runs `rounds()` times on a fresh cluster, so that a failure that
 // depends on when a heartbeat falls shows up in one CI run.
 

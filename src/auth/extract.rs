@@ -2,6 +2,7 @@
 //! `ClientInfo` (IP and user agent, for rate limits and session records).
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
@@ -29,7 +30,9 @@ pub struct RefreshedAccessToken(pub String);
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub id: UserId,
-    pub user: UserRow,
+    /// The caller's row as of the session check (shared with the session cache; its
+    /// `password_hash` is empty).
+    pub user: Arc<UserRow>,
     /// The session family (login) of the presented token.
     pub session_family: String,
 }

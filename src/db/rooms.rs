@@ -70,25 +70,15 @@ impl Row for MemberRoomRow {
     }
 }
 
-/// A member of a room with their read mark (user columns for the `members` list).
+/// A member of a room with their read mark (their profile is the caller's to find).
 #[derive(Debug, Clone)]
 pub struct MemberRow {
     pub room_id: String,
+    pub user_id: String,
     pub last_read_at: i64,
     pub joined_at: i64,
-    pub user: super::users::UserRow,
 }
-
-impl Row for MemberRow {
-    fn read(c: &mut impl Cursor) -> DbResult<Self> {
-        Ok(Self {
-            room_id: c.next()?,
-            last_read_at: c.next()?,
-            joined_at: c.next()?,
-            user: super::users::UserRow::read(c)?,
-        })
-    }
-}
+impl_row!(MemberRow { room_id, user_id, last_read_at, joined_at });
 
 /// The direct room of a pair by its key, with its messages' version (one indexed lookup).
 pub async fn find_direct_room_version(db: &Db, direct_key: &str) -> DbResult<Option<(String, i64)>> {
@@ -252,20 +242,19 @@ pub async fn list_active_rooms_for_user(
 }
 
 /// The members of a set of rooms, with their read marks (one query per page of rooms), in
-/// the order they joined. Without password hashes or covers, which no member list shows;
-/// sorted here rather than by the database (which sorted whole rows).
+/// the order they joined; sorted here rather than by the database (which sorted whole rows).
+/// Profiles are not read here: a room list shows the same members again and again, and
+/// takes their profiles from the cache (`services::users::profiles`).
 pub async fn list_members(db: &Db, room_ids: &[String]) -> DbResult<Vec<MemberRow>> {
     if room_ids.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT rm.room_id, rm.last_read_at, rm.joined_at, u.id, u.email, u.username, u.full_name, '' AS password_hash, \
-                u.profile_pic, u.role, u.user_type, u.deleted_at, u.created_at, u.updated_at, '' AS cover_image \
-         FROM room_members rm JOIN users u ON u.id = rm.user_id WHERE rm.room_id IN ({})",
+        "SELECT room_id, user_id, last_read_at, joined_at FROM room_members WHERE room_id IN ({})",
         placeholders(1, room_ids.len())
     );
     let mut rows: Vec<MemberRow> = db.fetch_all(&sql, room_ids.iter().map(Arg::from).collect()).await?;
-    rows.sort_unstable_by(|a, b| (a.joined_at, &a.user.id).cmp(&(b.joined_at, &b.user.id)));
+    rows.sort_unstable_by(|a, b| (a.joined_at, &a.user_id).cmp(&(b.joined_at, &b.user_id)));
     Ok(rows)
 }
 

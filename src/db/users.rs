@@ -11,6 +11,15 @@ macro_rules! user_columns {
     };
 }
 
+/// `user_columns!` with an empty `password_hash`: for rows that are shown or cached, never
+/// checked against a password.
+macro_rules! profile_columns {
+    () => {
+        "id, email, username, full_name, '' AS password_hash, profile_pic, role, user_type, deleted_at, created_at, \
+         updated_at, cover_image"
+    };
+}
+
 #[derive(Debug, Clone)]
 pub struct UserRow {
     pub id: String,
@@ -123,15 +132,29 @@ pub async fn find_user_by_login(db: &Db, identifier: &str) -> DbResult<Option<Us
 
 /// The user behind an access token, if the user is live and the token's session family has
 /// not been revoked: one indexed query per authenticated request.
+/// Without the password hash (see `profile_columns!`).
 pub async fn find_user_for_session(db: &Db, id: &UserId, family: &str) -> DbResult<Option<UserRow>> {
     const SQL: &str = concat!(
         "SELECT ",
-        user_columns!(),
+        profile_columns!(),
         " \
                        FROM users WHERE id = $1 AND deleted_at IS NULL AND EXISTS \
                        (SELECT 1 FROM sessions WHERE family_id = $2 AND user_id = $1 AND revoked_at IS NULL)"
     );
     db.fetch_optional(SQL, args![id.to_string(), family]).await
+}
+
+/// The profiles of users by id (deleted ones included), without password hashes, in no
+/// particular order; ids not found are left out.
+pub async fn find_profiles(db: &Db, ids: &[String]) -> DbResult<Vec<UserRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        concat!("SELECT ", profile_columns!(), " FROM users WHERE id IN ({})"),
+        super::messages::placeholders(1, ids.len())
+    );
+    db.fetch_all(&sql, ids.iter().map(super::sql::Arg::from).collect()).await
 }
 
 /// Live users ordered by id (creation order), optionally excluding one and filtered by a

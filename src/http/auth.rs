@@ -342,7 +342,7 @@ pub fn refresh_token_of(body: &[u8], jar: &CookieJar) -> ApiResult<String> {
     )
 )]
 async fn check(user: AuthUser) -> Json<UserResponse> {
-    Json(UserResponse::from(user.user))
+    Json(UserResponse::from((*user.user).clone()))
 }
 
 /// At least one of the fields.

@@ -292,10 +292,11 @@ pub async fn authenticate_with(db: &Db, jwt: &JwtKeys, cache: &SessionCache, tok
     if let Some(user) = cache.get(&claims.sid, &claims.sub) {
         return Ok(AuthUser { id, user, session_family: claims.sid });
     }
+    let epoch = cache.epoch();
     let user = users::find_user_for_session(db, &id, &claims.sid)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("Unauthorized - Session revoked or user not found".into()))?;
-    cache.put(&claims.sid, &user);
+    let user = cache.put(&claims.sid, user, epoch);
     Ok(AuthUser { id, user, session_family: claims.sid })
 }
 
@@ -322,7 +323,9 @@ pub async fn user_changed(state: &AppState, user: &UserId) {
 #[tracing::instrument(skip_all, fields(user_id = %caller.id))]
 pub async fn change_password(state: &AppState, caller: &AuthUser, old: Password, new: Password) -> ApiResult<()> {
     state.limits.password_user.check(&caller.id)?;
-    let ok = state.hasher.verify(old, Some(caller.user.password_hash.clone())).await?;
+    // The caller's row (cached) carries no hash: the stored one, read now.
+    let stored = users::find_user(&state.db, &caller.id).await?.map(|u| u.password_hash);
+    let ok = state.hasher.verify(old, stored).await?;
     if !ok {
         return Err(ApiError::BadRequest(ErrorCode::InvalidCredentials, "Current password is incorrect".into()));
     }

@@ -172,7 +172,7 @@ async fn append_and_publish_to(
     let message = MessageResponse::from(row);
     if !replayed {
         state.realtime.to_users(members.iter().map(String::as_str), &Event::NewMessage(&message)).await;
-        let author = ChatApiUser::from(&UserResponse::from(caller.user.clone()));
+        let author = ChatApiUser::from(&UserResponse::from((*caller.user).clone()));
         let post = TutorialPost::new(&message, author, read_by_recipients(&message, &[]));
         state.realtime.to_channel(&room_id, &Event::RoomPost { message: &post }).await;
     }

@@ -2,6 +2,7 @@
 //! to anyone else it does not exist (404). Creators and admins manage group rooms.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::auth::AuthUser;
 use crate::db::messages::{self, Page};
@@ -10,6 +11,7 @@ use crate::domain::{Role, RoomId, UserId, now_ms};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrors};
 use crate::realtime::Event;
 use crate::services::chat::{self, SendMessage, Sent};
+use crate::services::users;
 use crate::startup::AppState;
 use crate::views::{MessageResponse, ReadMark, ReadReceipt, RoomResponse, UserResponse, rfc3339};
 
@@ -37,14 +39,21 @@ async fn views(state: &AppState, caller: &AuthUser, rows: Vec<MemberRoomRow>) ->
     let unread: HashMap<String, i64> =
         messages::unread_counts(&state.db, &caller.id, &marks).await?.into_iter().collect();
 
-    let mut members_by_room: HashMap<String, (Vec<UserResponse>, Vec<ReadMark>)> = HashMap::new();
-    for m in members {
-        let entry = members_by_room.entry(m.room_id.clone()).or_default();
+    let mut member_ids: Vec<&str> = members.iter().map(|m| m.user_id.as_str()).collect();
+    member_ids.sort_unstable();
+    member_ids.dedup();
+    let profiles = users::profiles(state, &member_ids).await?;
+
+    let mut members_by_room: HashMap<&str, (Vec<Arc<UserResponse>>, Vec<ReadMark>)> = HashMap::new();
+    for m in &members {
+        // A member without a user row cannot be (the row is anonymised, never deleted).
+        let Some(profile) = profiles.get(&m.user_id) else { continue };
+        let entry = members_by_room.entry(&m.room_id).or_default();
         entry.1.push(ReadMark {
-            user_id: m.user.id.clone(),
+            user_id: m.user_id.clone(),
             read_at: (m.last_read_at > 0).then(|| rfc3339(m.last_read_at)),
         });
-        entry.0.push(UserResponse::from(m.user));
+        entry.0.push(profile.clone());
     }
     let mut last_by_id: HashMap<String, MessageResponse> = last_messages
         .into_iter()
@@ -54,7 +63,7 @@ async fn views(state: &AppState, caller: &AuthUser, rows: Vec<MemberRoomRow>) ->
     Ok(rows
         .into_iter()
         .map(|row| {
-            let (members, reads) = members_by_room.remove(&row.room.id).unwrap_or_default();
+            let (members, reads) = members_by_room.remove(row.room.id.as_str()).unwrap_or_default();
             let last_message = row.room.last_message_id.as_ref().and_then(|id| last_by_id.remove(id));
             RoomResponse {
                 unread_count: unread.get(&row.room.id).copied().unwrap_or(0),
@@ -67,7 +76,7 @@ async fn views(state: &AppState, caller: &AuthUser, rows: Vec<MemberRoomRow>) ->
 
 fn room_view(
     room: RoomRow,
-    members: Vec<UserResponse>,
+    members: Vec<Arc<UserResponse>>,
     reads: Vec<ReadMark>,
     last: Option<MessageResponse>,
 ) -> RoomResponse {

@@ -1,5 +1,8 @@
 //! Users: listing, profiles, roles and account deletion, with their permission rules.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use crate::auth::AuthUser;
 use crate::db::users::{self, UpdateUser, UserPatch, UserRow};
 use crate::domain::{Email, FullName, Password, Role, UserId, UserType, Username, now_ms};
@@ -7,6 +10,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::services::auth;
 use crate::services::media::{self, ImageInput, Visibility};
 use crate::startup::AppState;
+use crate::views::UserResponse;
 
 fn not_found() -> ApiError {
     ApiError::NotFound("User not found".into())
@@ -52,6 +56,18 @@ pub async fn find_by_login_or_id(state: &AppState, key: &str) -> ApiResult<UserR
 /// A live user.
 pub async fn get(state: &AppState, id: &UserId) -> ApiResult<UserRow> {
     users::find_user(&state.db, id).await?.filter(|u| u.deleted_at.is_none()).ok_or_else(not_found)
+}
+
+/// The profiles of `ids` as shown to others (deleted users included, anonymised): from the
+/// cache where fresh, from the store for the rest, which are cached then (see `auth::cache`).
+pub async fn profiles(state: &AppState, ids: &[&str]) -> ApiResult<HashMap<String, Arc<UserResponse>>> {
+    let (mut found, missing) = state.sessions.profiles(ids);
+    if !missing.is_empty() {
+        let epoch = state.sessions.epoch();
+        let rows = users::find_profiles(&state.db, &missing).await?;
+        found.extend(state.sessions.put_profiles(rows, epoch).into_iter().map(|view| (view.id.clone(), view)));
+    }
+    Ok(found)
 }
 
 /// Profile fields as parsed at the edge; `profile_pic` still needs storing.

@@ -126,6 +126,41 @@ async fn the_room_list_puts_recent_activity_first_with_last_message_and_unread_c
     assert_eq!(bob_mark["readAt"], Value::Null, "Bob never read this room");
 }
 
+/// Members' profiles in a room list are cached (a list shows the same members again and
+/// again): a change to a profile, a role or a deletion shows in the next list.
+#[tokio::test]
+async fn room_lists_show_members_profile_changes_at_once() {
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    let bob = app.register("bob").await;
+    let cat = app.register("cat").await;
+    app.post(&ann.client, "/api/rooms", json!({"userIds": [bob.id, cat.id], "name": "g"})).await;
+    let member = |list: &Value, id: &str| -> Value {
+        list[0]["members"].as_array().unwrap().iter().find(|m| m["_id"] == id).cloned().unwrap_or(Value::Null)
+    };
+    let (_, list) = app.get(&ann.client, "/api/rooms").await;
+    assert_eq!(member(&list, &bob.id)["fullName"], "bob");
+    assert_no_secrets(&list);
+
+    let path = format!("/api/users/{}", bob.id);
+    let (status, _) = app.request(&bob.client, Method::PATCH, &path, Some(json!({"fullName": "Bobby"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, list) = app.get(&ann.client, "/api/rooms").await;
+    assert_eq!(member(&list, &bob.id)["fullName"], "Bobby");
+    let (_, list) = app.get(&cat.client, "/api/rooms").await;
+    assert_eq!(member(&list, &bob.id)["fullName"], "Bobby");
+
+    // Bob's own session (cached by his requests) sees his new name too.
+    assert_eq!(app.get(&bob.client, "/api/auth/check").await.1["fullName"], "Bobby");
+
+    let (status, _) = app.request(&cat.client, Method::DELETE, &format!("/api/users/{}", cat.id), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, list) = app.get(&ann.client, "/api/rooms").await;
+    let gone = member(&list, &cat.id);
+    assert_ne!(gone["fullName"], "cat", "a deleted member is shown anonymised: {gone}");
+    assert_ne!(gone["email"], cat.email.as_str());
+}
+
 #[tokio::test]
 async fn the_room_list_pages_with_a_cursor() {
     let app = spawn_app().await;

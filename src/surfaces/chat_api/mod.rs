@@ -8,6 +8,8 @@
 
 mod envelope;
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -52,8 +54,8 @@ fn user_doc(row: crate::db::users::UserRow) -> ChatApiUser {
     ChatApiUser::from(&UserResponse::from(row))
 }
 
-fn post_doc(m: &MessageResponse, members: &[UserResponse], reads: &[ReadMark]) -> TutorialPost {
-    let author = members.iter().find(|u| u.id == m.sender_id).map(ChatApiUser::from).unwrap_or_else(|| ChatApiUser {
+fn post_doc(m: &MessageResponse, members: &[Arc<UserResponse>], reads: &[ReadMark]) -> TutorialPost {
+    let author = members.iter().find(|u| u.id == m.sender_id).map(|u| ChatApiUser::from(&**u)).unwrap_or_else(|| ChatApiUser {
         // A former member (left the group): the id is all the room still knows.
         id: m.sender_id.clone(),
         first_name: String::new(),
@@ -403,7 +405,7 @@ async fn recent_conversation(
                 post_type: post.post_type,
                 posted_by_user: post.posted_by_user,
                 read_by_recipients: post.read_by_recipients,
-                room_info: room.members.iter().map(ChatApiUser::from).collect(),
+                room_info: room.members.iter().map(|u| ChatApiUser::from(&**u)).collect(),
                 created_at: post.created_at,
                 unread_messages: room.unread_count,
             })
@@ -533,7 +535,7 @@ async fn conversation(
     let (room, messages) =
         room_service::conversation(&state, &caller, &room, page).await.map_err(not_found_as_no_room)?;
     let conversation = messages.iter().map(|m| post_doc(m, &room.members, &room.reads)).collect();
-    let users = room.members.iter().map(ChatApiUser::from).collect();
+    let users = room.members.iter().map(|u| ChatApiUser::from(&**u)).collect();
     Ok(Json(ConversationResponse { success: true, conversation, users }))
 }
 
@@ -599,7 +601,7 @@ async fn post_message(
     let (sent, view) =
         room_service::post_message_with_room(&state, &caller, &room, input).await.map_err(not_found_as_no_room)?;
     let mut post = post_doc(&sent.message, &view.members, &view.reads);
-    post.chat_room_info = Some(view.members.iter().map(ChatApiUser::from).collect());
+    post.chat_room_info = Some(view.members.iter().map(|u| ChatApiUser::from(&**u)).collect());
     Ok(Json(PostResponse { success: true, post }))
 }
 

@@ -151,7 +151,7 @@ async fn videotube_current_user(
     Viewer(caller): Viewer,
 ) -> VideotubeResult<impl IntoResponse> {
     let watched = crate::services::videos::history(&state, &caller).await?;
-    let mut user = UserDoc::from(caller.user);
+    let mut user = UserDoc::from(std::sync::Arc::unwrap_or_clone(caller.user));
     user.watch_history = watched.into_iter().map(|(video, _)| video.id).collect();
     Ok(Answer(StatusCode::OK, user, "User fetched successfully"))
 }
