@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use crate::db::users::UserRow;
 use crate::views::UserResponse;
 
-/// Beyond this many live sessions (or profiles) the cache starts over rather than grow
+/// Beyond this many fresh sessions (or profiles) the cache starts over rather than grow
 /// without bound.
 const MAX_ENTRIES: usize = 100_000;
 
@@ -33,16 +33,42 @@ pub struct SessionCache {
 #[derive(Default)]
 struct Maps {
     /// Session family -> its user.
-    sessions: HashMap<String, Entry>,
+    sessions: Timed<Arc<UserRow>>,
     /// User id -> profile.
-    profiles: HashMap<String, (Arc<UserResponse>, Instant)>,
+    profiles: Timed<Arc<UserResponse>>,
     /// Bumped by every `forget_*`.
     epoch: u64,
 }
 
-struct Entry {
-    user: Arc<UserRow>,
-    stored: Instant,
+/// Entries with the time they were stored. Expired entries are dropped whenever the map
+/// has doubled since the last sweep (so a sweep costs O(1) per insert, and the map holds
+/// at most about twice what was stored within one TTL).
+struct Timed<V> {
+    map: HashMap<String, (V, Instant)>,
+    sweep_at: usize,
+}
+
+impl<V> Default for Timed<V> {
+    fn default() -> Self {
+        Self { map: HashMap::new(), sweep_at: 1024 }
+    }
+}
+
+impl<V: Clone> Timed<V> {
+    fn get(&self, key: &str, ttl: Duration) -> Option<&V> {
+        self.map.get(key).filter(|(_, stored)| stored.elapsed() < ttl).map(|(value, _)| value)
+    }
+
+    fn insert(&mut self, key: String, value: V, stored: Instant, ttl: Duration) {
+        if self.map.len() >= self.sweep_at {
+            self.map.retain(|_, (_, at)| at.elapsed() < ttl);
+            if self.map.len() >= MAX_ENTRIES {
+                self.map.clear();
+            }
+            self.sweep_at = (2 * self.map.len()).max(1024);
+        }
+        self.map.insert(key, (value, stored));
+    }
 }
 
 /// When a lookup started (see `SessionCache::epoch`).
@@ -69,9 +95,7 @@ impl SessionCache {
         if self.ttl.is_zero() {
             return None;
         }
-        let maps = self.maps();
-        let entry = maps.sessions.get(family)?;
-        (entry.stored.elapsed() < self.ttl && entry.user.id == user_id).then(|| entry.user.clone())
+        self.maps().sessions.get(family, self.ttl).filter(|user| user.id == user_id).cloned()
     }
 
     /// Caches a session checked against the store at `epoch`; the row without its hash.
@@ -81,14 +105,9 @@ impl SessionCache {
             return user;
         }
         let mut maps = self.maps();
-        if maps.epoch != epoch.0 {
-            return user;
+        if maps.epoch == epoch.0 {
+            maps.sessions.insert(family.to_string(), user.clone(), Instant::now(), self.ttl);
         }
-        let stored = Instant::now();
-        if maps.sessions.len() >= MAX_ENTRIES {
-            maps.sessions.clear();
-        }
-        maps.sessions.insert(family.to_string(), Entry { user: user.clone(), stored });
         user
     }
 
@@ -98,8 +117,8 @@ impl SessionCache {
         let mut missing = Vec::new();
         let maps = (!self.ttl.is_zero()).then(|| self.maps());
         for id in ids {
-            match maps.as_ref().and_then(|m| m.profiles.get(*id)).filter(|(_, stored)| stored.elapsed() < self.ttl) {
-                Some((view, _)) => {
+            match maps.as_ref().and_then(|m| m.profiles.get(id, self.ttl)) {
+                Some(view) => {
                     found.insert((*id).to_string(), view.clone());
                 }
                 None => missing.push((*id).to_string()),
@@ -114,12 +133,9 @@ impl SessionCache {
         if !self.ttl.is_zero() {
             let mut maps = self.maps();
             if maps.epoch == epoch.0 {
-                if maps.profiles.len() + views.len() > MAX_ENTRIES {
-                    maps.profiles.clear();
-                }
                 let stored = Instant::now();
                 for view in &views {
-                    maps.profiles.insert(view.id.clone(), (view.clone(), stored));
+                    maps.profiles.insert(view.id.clone(), view.clone(), stored, self.ttl);
                 }
             }
         }
@@ -130,15 +146,15 @@ impl SessionCache {
     pub fn forget_session(&self, family: &str) {
         let mut maps = self.maps();
         maps.epoch += 1;
-        maps.sessions.remove(family);
+        maps.sessions.map.remove(family);
     }
 
     /// A user changed (profile, role, password, deletion): drop their profile and sessions.
     pub fn forget_user(&self, user_id: &str) {
         let mut maps = self.maps();
         maps.epoch += 1;
-        maps.profiles.remove(user_id);
-        maps.sessions.retain(|_, entry| entry.user.id != user_id);
+        maps.profiles.map.remove(user_id);
+        maps.sessions.map.retain(|_, (user, _)| user.id != user_id);
     }
 }
 
@@ -224,5 +240,21 @@ mod tests {
         off.put_profiles(vec![user("b")], off.epoch());
         assert!(off.get("s", "a").is_none());
         assert_eq!(off.profiles(&["a", "b"]).1, ["a", "b"]);
+    }
+
+    #[test]
+    fn expired_entries_are_swept_as_new_ones_come() {
+        let cache = SessionCache::new(Duration::from_millis(20));
+        let epoch = cache.epoch();
+        for i in 0..1000 {
+            cache.put(&format!("old{i}"), user("a"), epoch);
+        }
+        std::thread::sleep(Duration::from_millis(30));
+        for i in 0..1100 {
+            cache.put(&format!("new{i}"), user("a"), epoch);
+        }
+        let held = cache.maps().sessions.map.len();
+        assert!(held <= 1100, "the expired sessions are gone: {held} held");
+        assert!(cache.get("new1099", "a").is_some());
     }
 }

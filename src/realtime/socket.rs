@@ -2,6 +2,10 @@
 //! tutorial's `identity` / `subscribe` / `unsubscribe`.
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::{HeaderMap, Uri};
 
 use axum_extra::extract::cookie::CookieJar;
 use serde_json::{Value, json};
@@ -16,7 +20,7 @@ use crate::auth::extract::ACCESS_COOKIE;
 use crate::db::rooms;
 use crate::domain::{RoomId, UserId};
 use crate::error::ApiError;
-use crate::services::auth::authenticate_with;
+use crate::services::auth::{Remember, authenticate_with};
 use crate::services::rate_limit::Limit;
 use crate::telemetry::names;
 
@@ -43,30 +47,74 @@ pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> A::InitRes {
     io.ns("/", on_connect.with(authenticate).with(register_events))
 }
 
-/// Tokens offered by a handshake, in order: `auth.token`, `Authorization: Bearer`, the
-/// `jwt` cookie, and `?token=` in the handshake URL (socket.io 2.x clients have no `auth`
-/// payload, and a browser cannot set their headers). The first valid one wins, so a stale
-/// cookie does not hide a good token.
+/// The access tokens a Socket.IO HTTP request offers, in the order they are tried after
+/// `auth.token`: `Authorization: Bearer`, the `jwt` cookie, and `?token=` in the URL
+/// (socket.io 2.x clients have no `auth` payload, and a browser cannot set their headers).
+/// `http::middleware::own_socket_handshake` moves them here out of the headers and URI,
+/// which Socket.IO keeps for the socket's whole life (two copies of a ~300-byte token in
+/// every idle connection's memory); the handshake's authentication clears them once used.
+#[derive(Clone, Default)]
+pub struct HandshakeTokens(Arc<Mutex<Vec<String>>>);
+
+impl HandshakeTokens {
+    /// Takes the tokens out of a request's headers and query (the rest of both is left).
+    pub fn take_from(headers: &mut HeaderMap, uri: &mut Uri) -> Self {
+        let mut tokens = Vec::new();
+        if let Some(value) = headers.remove(AUTHORIZATION)
+            && let Ok(value) = value.to_str()
+            && let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))
+        {
+            tokens.push(token.trim().to_string());
+        }
+        if let Some(cookie) = CookieJar::from_headers(headers).get(ACCESS_COOKIE) {
+            tokens.push(cookie.value().to_string());
+        }
+        // The other cookies are not the socket's business either (a refresh token among them).
+        headers.remove(COOKIE);
+        if let Some(query) = uri.query()
+            && query.split('&').any(|pair| pair.starts_with("token="))
+        {
+            let mut rest = form_urlencoded::Serializer::new(String::new());
+            for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+                if key == "token" {
+                    tokens.push(value.trim_start_matches("Bearer ").to_string());
+                } else {
+                    rest.append_pair(&key, &value);
+                }
+            }
+            let path_and_query = format!("{}?{}", uri.path(), rest.finish());
+            let mut parts = uri.clone().into_parts();
+            if let Ok(rebuilt) = path_and_query.parse() {
+                parts.path_and_query = Some(rebuilt);
+                if let Ok(rebuilt) = Uri::from_parts(parts) {
+                    *uri = rebuilt;
+                }
+            }
+        }
+        tokens.retain(|t| !t.is_empty());
+        Self(Arc::new(Mutex::new(tokens)))
+    }
+
+    fn tokens(&self) -> Vec<String> {
+        self.0.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    fn clear(&self) {
+        if let Ok(mut tokens) = self.0.lock() {
+            *tokens = Vec::new();
+        }
+    }
+}
+
+/// Tokens offered by a handshake, in order: `auth.token`, then those of `HandshakeTokens`.
+/// The first valid one wins, so a stale cookie does not hide a good token.
 fn offered_tokens<A: Adapter>(s: &SocketRef<A>, auth: Option<&Value>) -> Vec<String> {
     let mut tokens = Vec::new();
     if let Some(token) = auth.and_then(|a| a.get("token")).and_then(Value::as_str) {
         tokens.push(token.trim_start_matches("Bearer ").to_string());
     }
-    let parts = s.req_parts();
-    let headers = &parts.headers;
-    if let Some(value) = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok())
-        && let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))
-    {
-        tokens.push(token.trim().to_string());
-    }
-    if let Some(cookie) = CookieJar::from_headers(headers).get(ACCESS_COOKIE) {
-        tokens.push(cookie.value().to_string());
-    }
-    if let Some(query) = parts.uri.query() {
-        let from_query = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v);
-        if let Some(token) = from_query {
-            tokens.push(token.trim_start_matches("Bearer ").to_string());
-        }
+    if let Some(http) = s.req_parts().extensions.get::<HandshakeTokens>() {
+        tokens.extend(http.tokens());
     }
     tokens.retain(|t| !t.is_empty());
     tokens
@@ -88,8 +136,11 @@ async fn authenticate<A: Adapter>(
         ));
     }
     for token in tokens {
-        match authenticate_with(&ctx.db, &ctx.jwt, &ctx.sessions, &token).await {
+        match authenticate_with(&ctx.db, &ctx.jwt, &ctx.sessions, &token, Remember::No).await {
             Ok(user) => {
+                if let Some(http) = s.req_parts().extensions.get::<HandshakeTokens>() {
+                    http.clear();
+                }
                 s.extensions.insert(SocketUser { user_id: user.id, family: user.session_family });
                 return Ok(());
             }
@@ -262,5 +313,31 @@ async fn on_unsubscribe<A: Adapter>(
         None => {
             let _ = ack.send(&ack_error(400, "validation_failed", "A roomId is required"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handshake_tokens_are_taken_out_of_the_request_in_order() {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, "Bearer from-header".parse().unwrap());
+        headers.insert(COOKIE, "refreshToken=secret; jwt=from-cookie".parse().unwrap());
+        headers.insert("sec-websocket-key", "k".parse().unwrap());
+        let mut uri: Uri = "/socket.io/?EIO=4&token=Bearer%20from-query&transport=websocket".parse().unwrap();
+        let tokens = HandshakeTokens::take_from(&mut headers, &mut uri);
+        assert_eq!(tokens.tokens(), ["from-header", "from-cookie", "from-query"]);
+        assert!(headers.get(AUTHORIZATION).is_none() && headers.get(COOKIE).is_none(), "no credential is kept");
+        assert_eq!(headers["sec-websocket-key"], "k");
+        assert_eq!(uri.path(), "/socket.io/");
+        assert_eq!(uri.query(), Some("EIO=4&transport=websocket"));
+        tokens.clear();
+        assert!(tokens.tokens().is_empty());
+
+        let mut bare: Uri = "/socket.io/?EIO=4&transport=polling&t=abc".parse().unwrap();
+        assert!(HandshakeTokens::take_from(&mut HeaderMap::new(), &mut bare).tokens().is_empty());
+        assert_eq!(bare.query(), Some("EIO=4&transport=polling&t=abc"), "left as it was");
     }
 }

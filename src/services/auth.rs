@@ -1,6 +1,8 @@
 //! Accounts and sessions: signup, login, refresh-token rotation with reuse detection,
 //! logout, password change, and resolving an access token to a live user.
 
+use std::sync::Arc;
+
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
 use crate::auth::{AuthUser, ClientInfo, JwtKeys, SessionCache, TokenError};
 use crate::db::Db;
@@ -278,12 +280,28 @@ pub async fn logout(state: &AppState, access_token: Option<&str>, refresh_token:
 
 /// Resolves an access token to a live user whose session is not revoked.
 pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<AuthUser> {
-    authenticate_with(&state.db, &state.jwt, &state.sessions, token).await
+    authenticate_with(&state.db, &state.jwt, &state.sessions, token, Remember::Yes).await
+}
+
+/// Whether a session checked against the store is cached for the requests that follow.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Remember {
+    /// An HTTP request: the session's next requests come soon.
+    Yes,
+    /// A Socket.IO handshake: the socket is checked once, and a cache entry (~0.5 KiB)
+    /// per connection would only hold memory.
+    No,
 }
 
 /// `authenticate` for callers without an `AppState` (the Socket.IO handshake). A session
 /// checked within the last `AUTH_CACHE_TTL` is not looked up again.
-pub async fn authenticate_with(db: &Db, jwt: &JwtKeys, cache: &SessionCache, token: &str) -> ApiResult<AuthUser> {
+pub async fn authenticate_with(
+    db: &Db,
+    jwt: &JwtKeys,
+    cache: &SessionCache,
+    token: &str,
+    remember: Remember,
+) -> ApiResult<AuthUser> {
     let claims = jwt.verify_access(token).map_err(|e| match e {
         TokenError::Expired => ApiError::Unauthorized("Unauthorized - Token expired".into()),
         TokenError::Invalid => ApiError::Unauthorized("Unauthorized - Invalid Token".into()),
@@ -296,7 +314,10 @@ pub async fn authenticate_with(db: &Db, jwt: &JwtKeys, cache: &SessionCache, tok
     let user = users::find_user_for_session(db, &id, &claims.sid)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("Unauthorized - Session revoked or user not found".into()))?;
-    let user = cache.put(&claims.sid, user, epoch);
+    let user = match remember {
+        Remember::Yes => cache.put(&claims.sid, user, epoch),
+        Remember::No => Arc::new(user),
+    };
     Ok(AuthUser { id, user, session_family: claims.sid })
 }
 

@@ -55,17 +55,18 @@ fn user_doc(row: crate::db::users::UserRow) -> ChatApiUser {
 }
 
 fn post_doc(m: &MessageResponse, members: &[Arc<UserResponse>], reads: &[ReadMark]) -> TutorialPost {
-    let author = members.iter().find(|u| u.id == m.sender_id).map(|u| ChatApiUser::from(&**u)).unwrap_or_else(|| ChatApiUser {
-        // A former member (left the group): the id is all the room still knows.
-        id: m.sender_id.clone(),
-        first_name: String::new(),
-        last_name: String::new(),
-        user_type: UserType::default().as_str().to_string(),
-        email: String::new(),
-        profile_pic: String::new(),
-        created_at: m.created_at.clone(),
-        updated_at: m.created_at.clone(),
-    });
+    let author =
+        members.iter().find(|u| u.id == m.sender_id).map(|u| ChatApiUser::from(&**u)).unwrap_or_else(|| ChatApiUser {
+            // A former member (left the group): the id is all the room still knows.
+            id: m.sender_id.clone(),
+            first_name: String::new(),
+            last_name: String::new(),
+            user_type: UserType::default().as_str().to_string(),
+            email: String::new(),
+            profile_pic: String::new(),
+            created_at: m.created_at.clone(),
+            updated_at: m.created_at.clone(),
+        });
     TutorialPost::new(m, author, read_by_recipients(m, reads))
 }
 

@@ -310,7 +310,11 @@ async fn videotube_publish_video(
         }
     };
     let row = videos::publish(&state, &caller, &title, &description, video, thumbnail).await?;
-    Ok(Answer(StatusCode::CREATED, VideoDoc::with_owner(row, std::sync::Arc::unwrap_or_clone(caller.user)), "Video published successfully"))
+    Ok(Answer(
+        StatusCode::CREATED,
+        VideoDoc::with_owner(row, std::sync::Arc::unwrap_or_clone(caller.user)),
+        "Video published successfully",
+    ))
 }
 
 /// A video, with its owner; counts the caller's view (once per viewer every 6 hours) and
