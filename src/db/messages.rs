@@ -175,10 +175,14 @@ pub async fn append_direct(db: &Db, receiver: &UserId, new: NewMessage<'_>) -> D
             {
                 return Ok(DirectAppend::Appended(InsertMessage::Replayed(existing)));
             }
-            match db.fetch_optional::<Option<String>>(TARGET, target).await? {
-                None => return Ok(DirectAppend::ReceiverGone),
-                Some(None) => return Ok(DirectAppend::NoRoomYet),
-                Some(Some(room_id)) => append_pg(db, &room_id, &append).await.map(InsertMessage::Inserted),
+            // An error (a raced idempotency key among them) goes on to `replay_if_raced`.
+            match append_direct_pg(db, target, &append).await {
+                Ok(DirectPg::ReceiverGone) => return Ok(DirectAppend::ReceiverGone),
+                Ok(DirectPg::NoRoomYet) => return Ok(DirectAppend::NoRoomYet),
+                Ok(DirectPg::Appended(row)) => Ok(InsertMessage::Inserted(row)),
+                // This node's clock is behind the room's last message: the general way.
+                Ok(DirectPg::Behind(room_id)) => append_pg(db, &room_id, &append).await.map(InsertMessage::Inserted),
+                Err(e) => Err(e),
             }
         }
         Db::Sqlite(_) => {
@@ -225,15 +229,26 @@ pub async fn append_as_member(db: &Db, new: NewMessage<'_>) -> DbResult<RoomAppe
     // A replay tells nobody, so it needs no member list.
     let (result, members) = match db {
         Db::Postgres(_) => {
-            if !super::rooms::is_member(db, &room_id, new.sender).await? {
-                return Ok(RoomAppend::NotMember);
+            if let Some(key) = append.idempotency_key.as_deref() {
+                if !super::rooms::is_member(db, &room_id, new.sender).await? {
+                    return Ok(RoomAppend::NotMember);
+                }
+                if let Some(existing) = find_by_idempotency_key(db, &append.sender, Some(key)).await? {
+                    return Ok(RoomAppend::Appended {
+                        inserted: InsertMessage::Replayed(existing),
+                        members: Vec::new(),
+                    });
+                }
             }
-            match find_by_idempotency_key(db, &append.sender, append.idempotency_key.as_deref()).await? {
-                Some(existing) => (Ok(InsertMessage::Replayed(existing)), Vec::new()),
-                None => {
+            match append_post_pg(db, &room_id, &append).await {
+                Ok(PostPg::NotMember) => return Ok(RoomAppend::NotMember),
+                Ok(PostPg::Appended(row, members)) => (Ok(InsertMessage::Inserted(row)), members),
+                // This node's clock is behind the room's last message: the general way.
+                Ok(PostPg::Behind) => {
                     let result = append_pg(db, &room_id, &append).await.map(InsertMessage::Inserted);
                     (result, super::rooms::list_member_ids(db, &room_id).await?)
                 }
+                Err(e) => (Err(e), Vec::new()),
             }
         }
         Db::Sqlite(_) => {
@@ -367,6 +382,138 @@ async fn append_pg(db: &Db, room_id: &str, a: &Append) -> DbResult<MessageRow> {
             None => return Err(DbError::RowNotFound),
         }
     }
+}
+
+/// What became of `append_direct_pg`.
+#[allow(clippy::large_enum_variant)] // as `DirectAppend`
+enum DirectPg {
+    ReceiverGone,
+    NoRoomYet,
+    Appended(MessageRow),
+    /// The pair's room, whose last message sorts after the id this node made.
+    Behind(String),
+}
+
+/// `append_direct_pg`'s one row.
+struct DirectPgRow {
+    receiver_live: bool,
+    room_id: Option<String>,
+    /// `None` when the room was not bumped (no room, or this node's clock behind).
+    bumped: Option<String>,
+    direct_key: Option<String>,
+    created_by: Option<String>,
+}
+impl_row!(DirectPgRow { receiver_live, room_id, bumped, direct_key, created_by });
+
+/// A direct message on PostgreSQL in one statement (one round trip): the receiver check and
+/// the lookup of the pair's room (`target`: receiver id, direct key) are CTEs of the append.
+async fn append_direct_pg(db: &Db, target: Vec<super::sql::Arg>, a: &Append) -> DbResult<DirectPg> {
+    // $1 receiver, $2 id, $3 time, $4 sender, $5 text, $6 image, $7 idempotency key, $8 media
+    // id, $9 attachment, $10 direct key.
+    const APPEND_DIRECT_PG: &str = "WITH target AS (\
+           SELECT r.id AS room_id FROM users u LEFT JOIN rooms r ON r.direct_key = $10 \
+           WHERE u.id = $1 AND u.deleted_at IS NULL), \
+         bumped AS (\
+           UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3, version = version + 1 \
+           WHERE id = (SELECT room_id FROM target) AND (last_message_id IS NULL OR last_message_id < $2) \
+           RETURNING id, direct_key, created_by), \
+         inserted AS (\
+           INSERT INTO messages \
+             (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at, media_id, attachment) \
+           SELECT $2, id, $4, $5, $6, $7, $3, $3, $8, $9 FROM bumped), \
+         sender_read AS (\
+           UPDATE room_members SET last_read_at = $3 WHERE room_id = (SELECT id FROM bumped) AND user_id = $4) \
+         SELECT EXISTS (SELECT 1 FROM target), (SELECT room_id FROM target), b.id, b.direct_key, b.created_by \
+         FROM (SELECT 1) AS one LEFT JOIN bumped b ON true";
+    let mut target = target.into_iter();
+    let (Some(receiver), Some(key)) = (target.next(), target.next()) else {
+        return Err(DbError::RowNotFound);
+    };
+    let id = MessageId::next_after(None);
+    let args = args![
+        receiver,
+        id.to_string(),
+        id.created_ms(),
+        &a.sender,
+        &a.text,
+        &a.image,
+        &a.idempotency_key,
+        &a.media_id,
+        &a.attachment,
+        key
+    ];
+    let row: DirectPgRow = db.write_fetch_optional(APPEND_DIRECT_PG, args).await?.ok_or(DbError::RowNotFound)?;
+    Ok(match (row.receiver_live, row.room_id, row.bumped) {
+        (false, _, _) => DirectPg::ReceiverGone,
+        (true, None, _) => DirectPg::NoRoomYet,
+        (true, Some(room_id), Some(_)) => DirectPg::Appended(a.row(&room_id, id, (row.direct_key, row.created_by))),
+        (true, Some(room_id), None) => DirectPg::Behind(room_id),
+    })
+}
+
+/// What became of `append_post_pg`.
+#[allow(clippy::large_enum_variant)] // as `DirectAppend`
+enum PostPg {
+    NotMember,
+    /// The message, and the room's member ids for the fan-out.
+    Appended(MessageRow, Vec<String>),
+    /// The room's last message sorts after the id this node made.
+    Behind,
+}
+
+/// `append_post_pg`'s one row.
+struct PostPgRow {
+    member: bool,
+    bumped: bool,
+    direct_key: Option<String>,
+    created_by: Option<String>,
+    /// The member ids, comma-separated (user ids are UUIDs).
+    members: Option<String>,
+}
+impl_row!(PostPgRow { member, bumped, direct_key, created_by, members });
+
+/// A post by a member on PostgreSQL in one statement (one round trip): the membership check
+/// and the member list for the fan-out are parts of the append.
+async fn append_post_pg(db: &Db, room_id: &str, a: &Append) -> DbResult<PostPg> {
+    // $1 room, $2 id, $3 time, $4 sender, $5 text, $6 image, $7 idempotency key, $8 media
+    // id, $9 attachment.
+    const APPEND_POST_PG: &str = "WITH member AS (\
+           SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $4), \
+         bumped AS (\
+           UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3, version = version + 1 \
+           WHERE id = $1 AND EXISTS (SELECT 1 FROM member) AND (last_message_id IS NULL OR last_message_id < $2) \
+           RETURNING direct_key, created_by), \
+         inserted AS (\
+           INSERT INTO messages \
+             (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at, media_id, attachment) \
+           SELECT $2, $1, $4, $5, $6, $7, $3, $3, $8, $9 FROM bumped), \
+         sender_read AS (\
+           UPDATE room_members SET last_read_at = $3 WHERE room_id = $1 AND user_id = $4 \
+             AND EXISTS (SELECT 1 FROM bumped)) \
+         SELECT EXISTS (SELECT 1 FROM member), EXISTS (SELECT 1 FROM bumped), b.direct_key, b.created_by, \
+           (SELECT string_agg(user_id, ',') FROM room_members WHERE room_id = $1) \
+         FROM (SELECT 1) AS one LEFT JOIN bumped b ON true";
+    let id = MessageId::next_after(None);
+    let args = args![
+        room_id,
+        id.to_string(),
+        id.created_ms(),
+        &a.sender,
+        &a.text,
+        &a.image,
+        &a.idempotency_key,
+        &a.media_id,
+        &a.attachment
+    ];
+    let row: PostPgRow = db.write_fetch_optional(APPEND_POST_PG, args).await?.ok_or(DbError::RowNotFound)?;
+    Ok(match (row.member, row.bumped) {
+        (false, _) => PostPg::NotMember,
+        (true, false) => PostPg::Behind,
+        (true, true) => {
+            let members = row.members.map(|m| m.split(',').map(str::to_string).collect()).unwrap_or_default();
+            PostPg::Appended(a.row(room_id, id, (row.direct_key, row.created_by)), members)
+        }
+    })
 }
 
 /// The sender's earlier message with this idempotency key.

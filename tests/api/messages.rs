@@ -252,3 +252,53 @@ async fn cached_pages_show_every_send_edit_and_delete_at_once_on_every_node() {
         other.get(&bearer(&bob.access_token), &format!("{messages}?after={}", posted["_id"].as_str().unwrap())).await;
     assert_eq!(texts(&after), ["again"]);
 }
+
+/// Moves a room's last message id to `id` behind natter's back (another node's clock).
+async fn set_last_message_id(app: &TestApp, room: &str, id: &str) {
+    use sqlx::ConnectOptions;
+    const SQL: &str = "UPDATE rooms SET last_message_id = $1 WHERE id = $2";
+    let changed = match &app.state.db {
+        natter::db::Db::Sqlite(store) => {
+            let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(store.path()).connect().await.unwrap();
+            sqlx::query(SQL).bind(id).bind(room).execute(&mut conn).await.map(|r| r.rows_affected())
+        }
+        natter::db::Db::Postgres(pg) => {
+            sqlx::query(SQL).bind(id).bind(room).execute(&pg.pool).await.map(|r| r.rows_affected())
+        }
+    };
+    assert_eq!(changed.unwrap(), 1);
+}
+
+/// A node whose clock is behind a room's last message (another node's, ahead) still sends:
+/// its message gets an id after the last one, so ids keep increasing in commit order.
+#[tokio::test]
+async fn a_send_from_a_node_with_a_clock_behind_the_room_gets_a_later_id() {
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    let bob = app.register("bob").await;
+    let first = app.send_text(&ann, &bob, "one").await;
+    let ahead = natter::domain::MessageId::at_ms(natter::domain::now_ms() + 3_600_000).to_string();
+    set_last_message_id(&app, first["roomId"].as_str().unwrap(), &ahead).await;
+
+    let second = app.send_text(&bob, &ann, "two").await;
+    let id = second["_id"].as_str().unwrap();
+    assert!(id > ahead.as_str(), "{id} sorts after the room's last message {ahead}");
+    let (_, list) = app.get(&ann.client, &format!("/api/messages/{}", bob.id)).await;
+    assert_eq!(texts(&list), ["one", "two"]);
+    let (_, rooms) = app.get(&ann.client, "/api/rooms").await;
+    assert_eq!(rooms[0]["lastMessage"]["_id"], id, "the room's last message moved to it");
+
+    // The same for a post to a group room.
+    let (_, group) = app.post(&ann.client, "/api/rooms", json!({"userIds": [bob.id], "name": "g"})).await;
+    let group = group["_id"].as_str().unwrap().to_string();
+    // Another id ahead (ids are unique across rooms: the DM above took `ahead` + 1).
+    let ahead = natter::domain::MessageId::at_ms(natter::domain::now_ms() + 3_600_000).to_string();
+    set_last_message_id(&app, &group, &ahead).await;
+    let (status, posted) =
+        app.post(&bob.client, &format!("/api/rooms/{group}/messages"), json!({"text": "three"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{posted}");
+    let id = posted["_id"].as_str().unwrap();
+    assert!(id > ahead.as_str(), "{id} sorts after the room's last message {ahead}");
+    let (_, page) = app.get(&ann.client, &format!("/api/rooms/{group}/messages")).await;
+    assert_eq!(texts(&page), ["three"]);
+}
