@@ -343,36 +343,54 @@ async fn append_in(tx: &mut Tx<'_>, room_id: &str, a: &Append) -> DbResult<Messa
     Ok(a.row(room_id, id, room))
 }
 
+/// The CTEs every PostgreSQL append ends with, after a `bumped` CTE that returns the room's
+/// `id` when its last message moved: the insert and the sender's read mark, both only if
+/// the room was bumped. Arguments as `Append::pg_args`.
+macro_rules! append_ctes_pg {
+    () => {
+        "inserted AS (\
+           INSERT INTO messages \
+             (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at, media_id, attachment) \
+           SELECT $2, id, $4, $5, $6, $7, $3, $3, $8, $9 FROM bumped), \
+         sender_read AS (\
+           UPDATE room_members SET last_read_at = $3 WHERE room_id = (SELECT id FROM bumped) AND user_id = $4) "
+    };
+}
+
+impl Append {
+    /// The arguments of the PostgreSQL appends: $1 the room (or the receiver), $2 the new
+    /// id, $3 its time, $4 sender, $5 text, $6 image, $7 idempotency key, $8 media id, $9
+    /// attachment.
+    fn pg_args(&self, first: impl Into<super::sql::Arg>, id: MessageId) -> Vec<super::sql::Arg> {
+        args![
+            first.into(),
+            id.to_string(),
+            id.created_ms(),
+            &self.sender,
+            &self.text,
+            &self.image,
+            &self.idempotency_key,
+            &self.media_id,
+            &self.attachment
+        ]
+    }
+}
+
 /// The append in one statement on PostgreSQL: the room's row lock is taken by the first
 /// CTE and held to the statement's commit, so ids increase in commit order there too.
 async fn append_pg(db: &Db, room_id: &str, a: &Append) -> DbResult<MessageRow> {
-    // $1 room, $2 id, $3 time, $4 sender, $5 text, $6 image, $7 idempotency key, $8 media
-    // id, $9 attachment.
-    const APPEND_PG: &str = "WITH bumped AS (\
+    // Arguments as `Append::pg_args` ($1 the room).
+    const APPEND_PG: &str = concat!(
+        "WITH bumped AS (\
            UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3, version = version + 1 \
-           WHERE id = $1 AND (last_message_id IS NULL OR last_message_id < $2) RETURNING direct_key, created_by), \
-         inserted AS (\
-           INSERT INTO messages \
-             (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at, media_id, attachment) \
-           SELECT $2, $1, $4, $5, $6, $7, $3, $3, $8, $9 FROM bumped), \
-         sender_read AS (\
-           UPDATE room_members SET last_read_at = $3 WHERE room_id = $1 AND user_id = $4 \
-             AND EXISTS (SELECT 1 FROM bumped)) \
-         SELECT direct_key, created_by FROM bumped";
+           WHERE id = $1 AND (last_message_id IS NULL OR last_message_id < $2) RETURNING id, direct_key, created_by), ",
+        append_ctes_pg!(),
+        "SELECT direct_key, created_by FROM bumped"
+    );
     let mut last = None;
     loop {
         let id = MessageId::next_after(last);
-        let args = args![
-            room_id,
-            id.to_string(),
-            id.created_ms(),
-            &a.sender,
-            &a.text,
-            &a.image,
-            &a.idempotency_key,
-            &a.media_id,
-            &a.attachment
-        ];
+        let args = a.pg_args(room_id, id);
         if let Some(room) = db.write_fetch_optional(APPEND_PG, args).await? {
             return Ok(a.row(room_id, id, room));
         }
@@ -408,40 +426,26 @@ impl_row!(DirectPgRow { receiver_live, room_id, bumped, direct_key, created_by }
 /// A direct message on PostgreSQL in one statement (one round trip): the receiver check and
 /// the lookup of the pair's room (`target`: receiver id, direct key) are CTEs of the append.
 async fn append_direct_pg(db: &Db, target: Vec<super::sql::Arg>, a: &Append) -> DbResult<DirectPg> {
-    // $1 receiver, $2 id, $3 time, $4 sender, $5 text, $6 image, $7 idempotency key, $8 media
-    // id, $9 attachment, $10 direct key.
-    const APPEND_DIRECT_PG: &str = "WITH target AS (\
+    // Arguments as `Append::pg_args` ($1 the receiver), and $10 the pair's direct key.
+    const APPEND_DIRECT_PG: &str = concat!(
+        "WITH target AS (\
            SELECT r.id AS room_id FROM users u LEFT JOIN rooms r ON r.direct_key = $10 \
            WHERE u.id = $1 AND u.deleted_at IS NULL), \
          bumped AS (\
            UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3, version = version + 1 \
            WHERE id = (SELECT room_id FROM target) AND (last_message_id IS NULL OR last_message_id < $2) \
-           RETURNING id, direct_key, created_by), \
-         inserted AS (\
-           INSERT INTO messages \
-             (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at, media_id, attachment) \
-           SELECT $2, id, $4, $5, $6, $7, $3, $3, $8, $9 FROM bumped), \
-         sender_read AS (\
-           UPDATE room_members SET last_read_at = $3 WHERE room_id = (SELECT id FROM bumped) AND user_id = $4) \
-         SELECT EXISTS (SELECT 1 FROM target), (SELECT room_id FROM target), b.id, b.direct_key, b.created_by \
-         FROM (SELECT 1) AS one LEFT JOIN bumped b ON true";
+           RETURNING id, direct_key, created_by), ",
+        append_ctes_pg!(),
+        "SELECT EXISTS (SELECT 1 FROM target), (SELECT room_id FROM target), b.id, b.direct_key, b.created_by \
+         FROM (SELECT 1) AS one LEFT JOIN bumped b ON true"
+    );
     let mut target = target.into_iter();
     let (Some(receiver), Some(key)) = (target.next(), target.next()) else {
         return Err(DbError::RowNotFound);
     };
     let id = MessageId::next_after(None);
-    let args = args![
-        receiver,
-        id.to_string(),
-        id.created_ms(),
-        &a.sender,
-        &a.text,
-        &a.image,
-        &a.idempotency_key,
-        &a.media_id,
-        &a.attachment,
-        key
-    ];
+    let mut args = a.pg_args(receiver, id);
+    args.push(key);
     let row: DirectPgRow = db.write_fetch_optional(APPEND_DIRECT_PG, args).await?.ok_or(DbError::RowNotFound)?;
     Ok(match (row.receiver_live, row.room_id, row.bumped) {
         (false, _, _) => DirectPg::ReceiverGone,
@@ -475,36 +479,21 @@ impl_row!(PostPgRow { member, bumped, direct_key, created_by, members });
 /// A post by a member on PostgreSQL in one statement (one round trip): the membership check
 /// and the member list for the fan-out are parts of the append.
 async fn append_post_pg(db: &Db, room_id: &str, a: &Append) -> DbResult<PostPg> {
-    // $1 room, $2 id, $3 time, $4 sender, $5 text, $6 image, $7 idempotency key, $8 media
-    // id, $9 attachment.
-    const APPEND_POST_PG: &str = "WITH member AS (\
+    // Arguments as `Append::pg_args` ($1 the room).
+    const APPEND_POST_PG: &str = concat!(
+        "WITH member AS (\
            SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $4), \
          bumped AS (\
            UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3, version = version + 1 \
            WHERE id = $1 AND EXISTS (SELECT 1 FROM member) AND (last_message_id IS NULL OR last_message_id < $2) \
-           RETURNING direct_key, created_by), \
-         inserted AS (\
-           INSERT INTO messages \
-             (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at, media_id, attachment) \
-           SELECT $2, $1, $4, $5, $6, $7, $3, $3, $8, $9 FROM bumped), \
-         sender_read AS (\
-           UPDATE room_members SET last_read_at = $3 WHERE room_id = $1 AND user_id = $4 \
-             AND EXISTS (SELECT 1 FROM bumped)) \
-         SELECT EXISTS (SELECT 1 FROM member), EXISTS (SELECT 1 FROM bumped), b.direct_key, b.created_by, \
+           RETURNING id, direct_key, created_by), ",
+        append_ctes_pg!(),
+        "SELECT EXISTS (SELECT 1 FROM member), EXISTS (SELECT 1 FROM bumped), b.direct_key, b.created_by, \
            (SELECT string_agg(user_id, ',') FROM room_members WHERE room_id = $1) \
-         FROM (SELECT 1) AS one LEFT JOIN bumped b ON true";
+         FROM (SELECT 1) AS one LEFT JOIN bumped b ON true"
+    );
     let id = MessageId::next_after(None);
-    let args = args![
-        room_id,
-        id.to_string(),
-        id.created_ms(),
-        &a.sender,
-        &a.text,
-        &a.image,
-        &a.idempotency_key,
-        &a.media_id,
-        &a.attachment
-    ];
+    let args = a.pg_args(room_id, id);
     let row: PostPgRow = db.write_fetch_optional(APPEND_POST_PG, args).await?.ok_or(DbError::RowNotFound)?;
     Ok(match (row.member, row.bumped) {
         (false, _) => PostPg::NotMember,
