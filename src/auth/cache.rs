@@ -54,7 +54,7 @@ impl<V> Default for Timed<V> {
     }
 }
 
-impl<V: Clone> Timed<V> {
+impl<V> Timed<V> {
     fn get(&self, key: &str, ttl: Duration) -> Option<&V> {
         self.map.get(key).filter(|(_, stored)| stored.elapsed() < ttl).map(|(value, _)| value)
     }

@@ -148,6 +148,18 @@ pub async fn append_message(db: &Db, new: NewMessage<'_>) -> DbResult<InsertMess
     replay_if_raced(db, new.sender, new.idempotency_key, result).await
 }
 
+/// The receiver `$1` of a direct message and the pair's room, found by the direct key named
+/// by `$key`: no row when the receiver is gone, a NULL `room_id` when the pair has no room.
+macro_rules! direct_target {
+    ($key:literal) => {
+        concat!(
+            "SELECT r.id AS room_id FROM users u LEFT JOIN rooms r ON r.direct_key = ",
+            $key,
+            " WHERE u.id = $1 AND u.deleted_at IS NULL"
+        )
+    };
+}
+
 /// What became of a direct message.
 #[allow(clippy::large_enum_variant)] // one per send, returned once: boxing would only add an allocation
 pub enum DirectAppend {
@@ -161,12 +173,10 @@ pub enum DirectAppend {
 /// A direct message from `new.sender` to `receiver` (`new.room_id` is not used): checks the
 /// receiver, finds the pair's room and appends. On SQLite the whole of it is one job of the
 /// writer, whose page cache is never emptied by another connection's commit, so the lookups
-/// cost next to nothing; on PostgreSQL the lookups are one query before the append.
+/// cost next to nothing; on PostgreSQL the lookups are part of the append's one statement.
 pub async fn append_direct(db: &Db, receiver: &UserId, new: NewMessage<'_>) -> DbResult<DirectAppend> {
-    /// `None` when the receiver is gone; else the pair's room, if any.
-    const TARGET: &str = "SELECT r.id FROM users u LEFT JOIN rooms r ON r.direct_key = $2 \
-                          WHERE u.id = $1 AND u.deleted_at IS NULL";
-    let target = args![receiver.to_string(), super::rooms::direct_key(new.sender, receiver)];
+    const TARGET: &str = direct_target!("$2");
+    let (receiver, key) = (receiver.to_string(), super::rooms::direct_key(new.sender, receiver));
     let append = Append::new(&new);
     let result = match db {
         Db::Postgres(_) => {
@@ -176,7 +186,7 @@ pub async fn append_direct(db: &Db, receiver: &UserId, new: NewMessage<'_>) -> D
                 return Ok(DirectAppend::Appended(InsertMessage::Replayed(existing)));
             }
             // An error (a raced idempotency key among them) goes on to `replay_if_raced`.
-            match append_direct_pg(db, target, &append).await {
+            match append_direct_pg(db, &receiver, &key, &append).await {
                 Ok(DirectPg::ReceiverGone) => return Ok(DirectAppend::ReceiverGone),
                 Ok(DirectPg::NoRoomYet) => return Ok(DirectAppend::NoRoomYet),
                 Ok(DirectPg::Appended(row)) => Ok(InsertMessage::Inserted(row)),
@@ -187,7 +197,7 @@ pub async fn append_direct(db: &Db, receiver: &UserId, new: NewMessage<'_>) -> D
         }
         Db::Sqlite(_) => {
             let outcome = db
-                .transaction((target, append), |tx, (target, a)| {
+                .transaction((args![receiver, key], append), |tx, (target, a)| {
                     Box::pin(async move {
                         if let Some(existing) = replay_in(tx, a).await? {
                             return Ok(DirectAppend::Appended(InsertMessage::Replayed(existing)));
@@ -416,42 +426,39 @@ enum DirectPg {
 struct DirectPgRow {
     receiver_live: bool,
     room_id: Option<String>,
-    /// `None` when the room was not bumped (no room, or this node's clock behind).
-    bumped: Option<String>,
+    /// Whether the room was bumped (not when there is no room, or this node's clock is behind).
+    bumped: bool,
     direct_key: Option<String>,
     created_by: Option<String>,
 }
 impl_row!(DirectPgRow { receiver_live, room_id, bumped, direct_key, created_by });
 
 /// A direct message on PostgreSQL in one statement (one round trip): the receiver check and
-/// the lookup of the pair's room (`target`: receiver id, direct key) are CTEs of the append.
-async fn append_direct_pg(db: &Db, target: Vec<super::sql::Arg>, a: &Append) -> DbResult<DirectPg> {
+/// the lookup of the pair's room (by its direct key) are CTEs of the append.
+async fn append_direct_pg(db: &Db, receiver: &str, key: &str, a: &Append) -> DbResult<DirectPg> {
     // Arguments as `Append::pg_args` ($1 the receiver), and $10 the pair's direct key.
     const APPEND_DIRECT_PG: &str = concat!(
-        "WITH target AS (\
-           SELECT r.id AS room_id FROM users u LEFT JOIN rooms r ON r.direct_key = $10 \
-           WHERE u.id = $1 AND u.deleted_at IS NULL), \
+        "WITH target AS (",
+        direct_target!("$10"),
+        "), \
          bumped AS (\
            UPDATE rooms SET last_message_id = $2, last_message_at = $3, updated_at = $3, version = version + 1 \
            WHERE id = (SELECT room_id FROM target) AND (last_message_id IS NULL OR last_message_id < $2) \
            RETURNING id, direct_key, created_by), ",
         append_ctes_pg!(),
-        "SELECT EXISTS (SELECT 1 FROM target), (SELECT room_id FROM target), b.id, b.direct_key, b.created_by \
+        "SELECT EXISTS (SELECT 1 FROM target), (SELECT room_id FROM target), EXISTS (SELECT 1 FROM bumped), \
+           b.direct_key, b.created_by \
          FROM (SELECT 1) AS one LEFT JOIN bumped b ON true"
     );
-    let mut target = target.into_iter();
-    let (Some(receiver), Some(key)) = (target.next(), target.next()) else {
-        return Err(DbError::RowNotFound);
-    };
     let id = MessageId::next_after(None);
     let mut args = a.pg_args(receiver, id);
-    args.push(key);
+    args.push(key.into());
     let row: DirectPgRow = db.write_fetch_optional(APPEND_DIRECT_PG, args).await?.ok_or(DbError::RowNotFound)?;
     Ok(match (row.receiver_live, row.room_id, row.bumped) {
         (false, _, _) => DirectPg::ReceiverGone,
         (true, None, _) => DirectPg::NoRoomYet,
-        (true, Some(room_id), Some(_)) => DirectPg::Appended(a.row(&room_id, id, (row.direct_key, row.created_by))),
-        (true, Some(room_id), None) => DirectPg::Behind(room_id),
+        (true, Some(room_id), true) => DirectPg::Appended(a.row(&room_id, id, (row.direct_key, row.created_by))),
+        (true, Some(room_id), false) => DirectPg::Behind(room_id),
     })
 }
 

@@ -273,20 +273,12 @@ async fn change_password_keeps_this_session_and_revokes_the_others() {
 
 #[tokio::test]
 async fn users_imported_with_bcrypt_hashes_can_log_in() {
-    use sqlx::ConnectOptions;
     let app = spawn_app().await;
     app.register("ann").await;
     // What the Node tutorials store: bcryptjs, 10 rounds, `$2a$`/`$2b$`.
     let hash = bcrypt::hash("node-era-pass", 4).unwrap();
     const SQL: &str = "UPDATE users SET password_hash = $1 WHERE email = 'ann@example.com'";
-    match &app.state.db {
-        natter::db::Db::Sqlite(store) => {
-            let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(store.path()).connect().await.unwrap();
-            sqlx::query(SQL).bind(&hash).execute(&mut conn).await.map(|r| r.rows_affected())
-        }
-        natter::db::Db::Postgres(pg) => sqlx::query(SQL).bind(&hash).execute(&pg.pool).await.map(|r| r.rows_affected()),
-    }
-    .unwrap();
+    app.execute_sql(SQL, &[&hash]).await;
     let body = json!({"email": "ann@example.com", "password": "node-era-pass"});
     assert_eq!(app.post(&cookie_client(), "/api/auth/login", body).await.0, StatusCode::OK);
 }

@@ -293,6 +293,24 @@ pub fn assert_error_shape(status: StatusCode, body: &Value) {
 }
 
 impl TestApp {
+    /// Runs `sql` (text arguments `$1`, `$2`, …) on the app's store behind natter's back, as
+    /// another program or node would; the number of rows it changed.
+    pub async fn execute_sql(&self, sql: &'static str, binds: &[&str]) -> u64 {
+        use sqlx::ConnectOptions;
+        match &self.state.db {
+            natter::db::Db::Sqlite(store) => {
+                let mut conn =
+                    sqlx::sqlite::SqliteConnectOptions::new().filename(store.path()).connect().await.unwrap();
+                let query = binds.iter().fold(sqlx::query(sql), |q, b| q.bind(*b));
+                query.execute(&mut conn).await.unwrap().rows_affected()
+            }
+            natter::db::Db::Postgres(pg) => {
+                let query = binds.iter().fold(sqlx::query(sql), |q, b| q.bind(*b));
+                query.execute(&pg.pool).await.unwrap().rows_affected()
+            }
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

@@ -255,18 +255,8 @@ async fn cached_pages_show_every_send_edit_and_delete_at_once_on_every_node() {
 
 /// Moves a room's last message id to `id` behind natter's back (another node's clock).
 async fn set_last_message_id(app: &TestApp, room: &str, id: &str) {
-    use sqlx::ConnectOptions;
     const SQL: &str = "UPDATE rooms SET last_message_id = $1 WHERE id = $2";
-    let changed = match &app.state.db {
-        natter::db::Db::Sqlite(store) => {
-            let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(store.path()).connect().await.unwrap();
-            sqlx::query(SQL).bind(id).bind(room).execute(&mut conn).await.map(|r| r.rows_affected())
-        }
-        natter::db::Db::Postgres(pg) => {
-            sqlx::query(SQL).bind(id).bind(room).execute(&pg.pool).await.map(|r| r.rows_affected())
-        }
-    };
-    assert_eq!(changed.unwrap(), 1);
+    assert_eq!(app.execute_sql(SQL, &[id, room]).await, 1);
 }
 
 /// A node whose clock is behind a room's last message (another node's, ahead) still sends:
