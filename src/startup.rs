@@ -25,6 +25,7 @@ use crate::realtime::{Presence, Realtime, RealtimeLayer, SocketContext};
 use crate::services::media::MediaStore;
 use crate::services::page_cache::PageCache;
 use crate::services::rate_limit::RateLimits;
+use crate::services::room_cache::RoomCache;
 
 /// Shared by every handler. One reference count to clone: axum clones the state for every
 /// extractor and middleware of every request, and cloning each handle inside it (a dozen
@@ -50,6 +51,8 @@ pub struct AppStateParts {
     pub sessions: SessionCache,
     /// Serialised conversation pages (see `services::page_cache`).
     pub pages: PageCache,
+    /// Rooms' rows, last messages and unread counts for room lists (`services::room_cache`).
+    pub room_cache: RoomCache,
     pub media: MediaStore,
     pub limits: RateLimits,
     pub realtime: Realtime,
@@ -87,6 +90,8 @@ impl AppState {
         crate::telemetry::metrics();
         let draining = Arc::new(AtomicBool::new(false));
         let pages = PageCache::new(settings.page_cache_size);
+        // A quarter as much again for room lists.
+        let room_cache = RoomCache::new(settings.page_cache_size / 4);
         let parts = AppStateParts {
             db,
             settings: Arc::new(settings),
@@ -94,6 +99,7 @@ impl AppState {
             hasher,
             sessions,
             pages,
+            room_cache,
             media,
             limits,
             realtime,

@@ -156,7 +156,9 @@ pub struct RoomResponse {
     #[schema(value_type = Vec<UserResponse>)]
     pub members: Vec<Arc<UserResponse>>,
     pub reads: Vec<ReadMark>,
-    pub last_message: Option<MessageResponse>,
+    /// Shared with the room cache (`services::room_cache`).
+    #[schema(value_type = Option<MessageResponse>)]
+    pub last_message: Option<Arc<MessageResponse>>,
     /// Messages of others after the caller's read mark.
     pub unread_count: i64,
     /// Per caller.

@@ -37,7 +37,8 @@ pub struct RoomRow {
     pub created_by: Option<String>,
     pub last_message_id: Option<String>,
     pub last_message_at: Option<i64>,
-    /// Bumped by every change to the room's messages (the key of cached pages).
+    /// Bumped by every change to the room's row or messages (the key of cached pages, and of
+    /// cached rows and last messages in room lists). Membership and read marks are not in it.
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
@@ -179,47 +180,52 @@ pub struct RoomCursor {
     pub room_id: String,
 }
 
-/// A page of the user's rooms, most recent activity (last message, else creation) first.
+/// One of a user's rooms in their list: where it sorts, which version of the room it is (the
+/// key of its cached row and last message) and the user's own settings in it.
+#[derive(Debug, Clone)]
+pub struct MemberRoomRef {
+    pub room_id: String,
+    /// The last message's time, else the room's creation.
+    pub activity: i64,
+    pub version: i64,
+    pub muted: bool,
+    pub last_read_at: i64,
+}
+impl_row!(MemberRoomRef { room_id, activity, version, muted, last_read_at });
+
+/// A page of the user's rooms, most recent activity (last message, else creation) first:
+/// one statement over the user's memberships (narrow columns), ordered here. The rooms'
+/// rows are the caller's to find (`find_rooms`, or a cache keyed by `version`).
 ///
-/// In two steps: the activity of each of the user's rooms (two narrow columns), ordered
-/// here, then the full rows of the page's rooms. Ordered by SQLite in one statement, a room
-/// list of a user in 500 rooms took ~13 % more CPU (every column of every room went
-/// through its sorter), and still ~7 % more with only the ordering columns in a subquery;
-/// PostgreSQL measured the same either way.
-pub async fn list_rooms_for_user(
+/// Ordered by SQLite in one statement with the rooms' rows, a room list of a user in 500
+/// rooms took ~13 % more CPU (every column of every room went through its sorter).
+pub async fn list_room_refs_for_user(
     db: &Db,
     user: &UserId,
     after: Option<&RoomCursor>,
     limit: u32,
-) -> DbResult<Vec<MemberRoomRow>> {
-    const ACTIVITY: &str = "SELECT rm.room_id, COALESCE(r.last_message_at, r.created_at) FROM room_members rm \
-         JOIN rooms r ON r.id = rm.room_id WHERE rm.user_id = $1";
-    let mut order: Vec<(String, i64)> = db.fetch_all(ACTIVITY, args![user.to_string()]).await?;
+) -> DbResult<Vec<MemberRoomRef>> {
+    const SQL: &str = "SELECT rm.room_id, COALESCE(r.last_message_at, r.created_at), r.version, rm.muted, \
+           rm.last_read_at FROM room_members rm JOIN rooms r ON r.id = rm.room_id WHERE rm.user_id = $1";
+    let mut refs: Vec<MemberRoomRef> = db.fetch_all(SQL, args![user.to_string()]).await?;
     if let Some(c) = after {
-        order.retain(|(id, activity)| (*activity, id.as_str()) < (c.activity, c.room_id.as_str()));
+        refs.retain(|r| (r.activity, r.room_id.as_str()) < (c.activity, c.room_id.as_str()));
     }
-    order.sort_unstable_by(|a, b| (b.1, &b.0).cmp(&(a.1, &a.0)));
-    order.truncate(limit as usize);
-    if order.is_empty() {
+    refs.sort_unstable_by(|a, b| (b.activity, &b.room_id).cmp(&(a.activity, &a.room_id)));
+    refs.truncate(limit as usize);
+    Ok(refs)
+}
+
+/// Rooms by id (those that exist), in no particular order.
+pub async fn find_rooms(db: &Db, room_ids: &[&str]) -> DbResult<Vec<RoomRow>> {
+    if room_ids.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        concat!(
-            "SELECT ",
-            room_columns!(),
-            ", rm.muted, rm.last_read_at FROM room_members rm JOIN rooms r ON r.id = rm.room_id \
-             WHERE rm.user_id = $1 AND rm.room_id IN ({})"
-        ),
-        placeholders(2, order.len())
+        concat!("SELECT ", room_columns!(), " FROM rooms r WHERE r.id IN ({})"),
+        placeholders(1, room_ids.len())
     );
-    let mut args = args![user.to_string()];
-    args.extend(order.iter().map(|(id, _)| Arg::from(id)));
-    let mut rows: Vec<MemberRoomRow> = db.fetch_all(&sql, args).await?;
-    // In the first step's order: a room that moved in between is listed where it was.
-    let rank: std::collections::HashMap<&str, usize> =
-        order.iter().enumerate().map(|(i, (id, _))| (id.as_str(), i)).collect();
-    rows.sort_by_key(|row| rank.get(row.room.id.as_str()).copied().unwrap_or(usize::MAX));
-    Ok(rows)
+    db.fetch_all(&sql, room_ids.iter().map(|id| Arg::from(*id)).collect()).await
 }
 
 /// A page of the user's rooms that have messages, most recent message first, by offset
@@ -277,13 +283,13 @@ pub async fn set_muted(db: &Db, room_id: &str, user: &UserId, muted: bool) -> Db
 }
 
 pub async fn rename_room(db: &Db, room_id: &str, name: &str, now: i64) -> DbResult<()> {
-    const SQL: &str = "UPDATE rooms SET name = $2, updated_at = $3 WHERE id = $1";
+    const SQL: &str = "UPDATE rooms SET name = $2, updated_at = $3, version = version + 1 WHERE id = $1";
     db.execute(SQL, args![room_id, name, now]).await.map(|_| ())
 }
 
 /// Its membership changed, so a group room is no longer found by the member set it was
-/// initiated with.
-const UNKEY: &str = "UPDATE rooms SET member_key = NULL, updated_at = $2 WHERE id = $1";
+/// initiated with (and its row changed: a new version).
+const UNKEY: &str = "UPDATE rooms SET member_key = NULL, updated_at = $2, version = version + 1 WHERE id = $1";
 
 /// Adds members to a group room.
 pub async fn add_members(db: &Db, room_id: &str, users: &[UserId], now: i64) -> DbResult<()> {

@@ -11,6 +11,7 @@ pub mod media;
 pub mod page_cache;
 pub mod playlists;
 pub mod rate_limit;
+pub mod room_cache;
 pub mod rooms;
 pub mod seed;
 pub mod sessions;

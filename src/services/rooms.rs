@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use crate::auth::AuthUser;
 use crate::db::messages::{self, Page};
-use crate::db::rooms::{self, MemberRoomRow, NewGroupRoom, RoomCursor, RoomRow};
+use crate::db::rooms::{self, MemberRoomRef, MemberRoomRow, NewGroupRoom, RoomCursor, RoomRow};
 use crate::domain::{Role, RoomId, UserId, now_ms};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldErrors};
 use crate::realtime::Event;
 use crate::services::chat::{self, SendMessage, Sent};
+use crate::services::room_cache::RoomSummary;
 use crate::services::users;
 use crate::startup::AppState;
 use crate::views::{MessageResponse, ReadMark, ReadReceipt, RoomResponse, UserResponse, rfc3339};
@@ -28,16 +29,94 @@ pub async fn membership(state: &AppState, caller: &AuthUser, room: &RoomId) -> A
     rooms::find_room_for_member(&state.db, &room.to_string(), &caller.id).await?.ok_or_else(room_not_found)
 }
 
-/// Builds the views of a page of rooms with a fixed number of queries: members, last
-/// messages and unread counts are each fetched for the whole page at once.
-async fn views(state: &AppState, caller: &AuthUser, rows: Vec<MemberRoomRow>) -> ApiResult<Vec<RoomResponse>> {
-    let ids: Vec<String> = rows.iter().map(|r| r.room.id.clone()).collect();
-    let last_ids: Vec<String> = rows.iter().filter_map(|r| r.room.last_message_id.clone()).collect();
-    let members = rooms::list_members(&state.db, &ids).await?;
-    let last_messages = messages::find_messages_by_ids(&state.db, &last_ids).await?;
-    let marks: Vec<(&str, i64)> = rows.iter().map(|r| (r.room.id.as_str(), r.last_read_at)).collect();
-    let unread: HashMap<String, i64> =
+/// The summaries (row and last message) of rooms at the given versions, by room id: from
+/// the cache, else from `known` rows already read, else read from the store. A room gone
+/// in between is left out.
+async fn summaries(
+    state: &AppState,
+    wanted: &[(&str, i64)],
+    known: Vec<RoomRow>,
+) -> ApiResult<HashMap<String, Arc<RoomSummary>>> {
+    let mut found = HashMap::with_capacity(wanted.len());
+    let mut missing: HashSet<&str> = HashSet::new();
+    for &(id, version) in wanted {
+        match state.room_cache.summary(id, version) {
+            Some(summary) => {
+                found.insert(id.to_string(), summary);
+            }
+            None => {
+                missing.insert(id);
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let mut rows: Vec<RoomRow> = known.into_iter().filter(|r| missing.remove(r.id.as_str())).collect();
+    if !missing.is_empty() {
+        let rest: Vec<&str> = missing.into_iter().collect();
+        rows.extend(rooms::find_rooms(&state.db, &rest).await?);
+    }
+    let last_ids: Vec<String> = rows.iter().filter_map(|r| r.last_message_id.clone()).collect();
+    let mut last_by_id: HashMap<String, Arc<MessageResponse>> = messages::find_messages_by_ids(&state.db, &last_ids)
+        .await?
+        .into_iter()
+        .filter(|m| m.deleted_at.is_none())
+        .map(|m| (m.id.clone(), Arc::new(MessageResponse::from(m))))
+        .collect();
+    for row in rows {
+        let last_message = row.last_message_id.as_ref().and_then(|id| last_by_id.remove(id));
+        // Kept under the version the row was read at, which may be newer than wanted.
+        let summary = Arc::new(RoomSummary { row, last_message });
+        state.room_cache.put_summary(summary.clone());
+        found.insert(summary.row.id.clone(), summary);
+    }
+    Ok(found)
+}
+
+/// The caller's unread count in each room (absent: 0), from the cache where this version
+/// of the room was counted at this read mark before.
+async fn unread_counts(state: &AppState, caller: &AuthUser, refs: &[MemberRoomRef]) -> ApiResult<HashMap<String, i64>> {
+    let me = caller.id.to_string();
+    let mut counts = HashMap::with_capacity(refs.len());
+    let mut uncounted: Vec<&MemberRoomRef> = Vec::new();
+    for r in refs {
+        match state.room_cache.unread(&r.room_id, r.version, &me, r.last_read_at) {
+            Some(n) => {
+                counts.insert(r.room_id.clone(), n);
+            }
+            None => uncounted.push(r),
+        }
+    }
+    if uncounted.is_empty() {
+        return Ok(counts);
+    }
+    let marks: Vec<(&str, i64)> = uncounted.iter().map(|r| (r.room_id.as_str(), r.last_read_at)).collect();
+    let counted: HashMap<String, i64> =
         messages::unread_counts(&state.db, &caller.id, &marks).await?.into_iter().collect();
+    // Counted after the version was read: never older than it.
+    for r in uncounted {
+        let n = counted.get(&r.room_id).copied().unwrap_or(0);
+        state.room_cache.put_unread(&r.room_id, r.version, &me, r.last_read_at, n);
+        counts.insert(r.room_id.clone(), n);
+    }
+    Ok(counts)
+}
+
+/// Builds the views of a page of rooms with a fixed number of queries: members for the
+/// whole page at once; rows, last messages and unread counts from the room cache, and for
+/// those it misses, each for all of them at once. `known` are rows already read.
+async fn views(
+    state: &AppState,
+    caller: &AuthUser,
+    refs: Vec<MemberRoomRef>,
+    known: Vec<RoomRow>,
+) -> ApiResult<Vec<RoomResponse>> {
+    let ids: Vec<String> = refs.iter().map(|r| r.room_id.clone()).collect();
+    let wanted: Vec<(&str, i64)> = refs.iter().map(|r| (r.room_id.as_str(), r.version)).collect();
+    let mut summaries = summaries(state, &wanted, known).await?;
+    let members = rooms::list_members(&state.db, &ids).await?;
+    let unread = unread_counts(state, caller, &refs).await?;
 
     let mut member_ids: Vec<&str> = members.iter().map(|m| m.user_id.as_str()).collect();
     member_ids.sort_unstable();
@@ -55,37 +134,47 @@ async fn views(state: &AppState, caller: &AuthUser, rows: Vec<MemberRoomRow>) ->
         });
         entry.0.push(profile.clone());
     }
-    let mut last_by_id: HashMap<String, MessageResponse> = last_messages
+    Ok(refs
         .into_iter()
-        .filter(|m| m.deleted_at.is_none())
-        .map(|m| (m.id.clone(), MessageResponse::from(m)))
-        .collect();
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let (members, reads) = members_by_room.remove(row.room.id.as_str()).unwrap_or_default();
-            let last_message = row.room.last_message_id.as_ref().and_then(|id| last_by_id.remove(id));
-            RoomResponse {
-                unread_count: unread.get(&row.room.id).copied().unwrap_or(0),
-                muted: row.muted,
-                ..room_view(row.room, members, reads, last_message)
-            }
+        .filter_map(|r| {
+            let summary = summaries.remove(&r.room_id)?;
+            let (members, reads) = members_by_room.remove(r.room_id.as_str()).unwrap_or_default();
+            Some(RoomResponse {
+                unread_count: unread.get(&r.room_id).copied().unwrap_or(0),
+                muted: r.muted,
+                ..room_view(&summary.row, members, reads, summary.last_message.clone())
+            })
         })
         .collect())
 }
 
+/// The views of rooms read whole (with the caller's membership).
+async fn row_views(state: &AppState, caller: &AuthUser, rows: Vec<MemberRoomRow>) -> ApiResult<Vec<RoomResponse>> {
+    let refs = rows
+        .iter()
+        .map(|r| MemberRoomRef {
+            room_id: r.room.id.clone(),
+            activity: r.room.last_message_at.unwrap_or(r.room.created_at),
+            version: r.room.version,
+            muted: r.muted,
+            last_read_at: r.last_read_at,
+        })
+        .collect();
+    views(state, caller, refs, rows.into_iter().map(|r| r.room).collect()).await
+}
+
 fn room_view(
-    room: RoomRow,
+    room: &RoomRow,
     members: Vec<Arc<UserResponse>>,
     reads: Vec<ReadMark>,
-    last: Option<MessageResponse>,
+    last: Option<Arc<MessageResponse>>,
 ) -> RoomResponse {
     RoomResponse {
-        id: room.id,
-        kind: room.kind,
-        room_type: room.room_type,
-        name: room.name,
-        created_by: room.created_by,
+        id: room.id.clone(),
+        kind: room.kind.clone(),
+        room_type: room.room_type.clone(),
+        name: room.name.clone(),
+        created_by: room.created_by.clone(),
         members,
         reads,
         last_message: last,
@@ -103,7 +192,7 @@ async fn view_one(state: &AppState, caller: &AuthUser, room: &RoomId) -> ApiResu
 }
 
 async fn single_view(state: &AppState, caller: &AuthUser, row: MemberRoomRow) -> ApiResult<RoomResponse> {
-    views(state, caller, vec![row]).await?.pop().ok_or_else(room_not_found)
+    row_views(state, caller, vec![row]).await?.pop().ok_or_else(room_not_found)
 }
 
 /// The caller's rooms, most recent activity first, and the cursor of the next page.
@@ -113,11 +202,10 @@ pub async fn list(
     after: Option<RoomCursor>,
     limit: u32,
 ) -> ApiResult<(Vec<RoomResponse>, Option<String>)> {
-    let rows = rooms::list_rooms_for_user(&state.db, &caller.id, after.as_ref(), limit).await?;
-    let next = (rows.len() == limit as usize)
-        .then(|| rows.last().map(|r| encode_cursor(r.room.last_message_at.unwrap_or(r.room.created_at), &r.room.id)))
-        .flatten();
-    Ok((views(state, caller, rows).await?, next))
+    let refs = rooms::list_room_refs_for_user(&state.db, &caller.id, after.as_ref(), limit).await?;
+    let next =
+        (refs.len() == limit as usize).then(|| refs.last().map(|r| encode_cursor(r.activity, &r.room_id))).flatten();
+    Ok((views(state, caller, refs, Vec::new()).await?, next))
 }
 
 pub fn encode_cursor(activity: i64, room_id: &str) -> String {
@@ -146,7 +234,7 @@ impl OffsetPage {
 /// The caller's rooms that have messages, most recent message first, by offset page.
 pub async fn list_recent(state: &AppState, caller: &AuthUser, page: OffsetPage) -> ApiResult<Vec<RoomResponse>> {
     let rows = rooms::list_active_rooms_for_user(&state.db, &caller.id, page.offset(), page.limit).await?;
-    views(state, caller, rows).await
+    row_views(state, caller, rows).await
 }
 
 /// A room with one offset page of its messages (oldest first; page 0 is the newest).

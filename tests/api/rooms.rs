@@ -161,6 +161,80 @@ async fn room_lists_show_members_profile_changes_at_once() {
     assert_ne!(gone["email"], cat.email.as_str());
 }
 
+/// A room's row, last message and unread counts in room lists are cached per version of
+/// the room: every change shows in the next list, on the node that made it and on another
+/// node of the same store, and a repeated list (a cache hit) is the same.
+#[tokio::test]
+async fn room_lists_show_every_change_at_once_on_every_node() {
+    let app = spawn_app().await;
+    let settings = app.state.settings.clone();
+    let other = spawn_app_with(|s| {
+        s.data_dir = settings.data_dir.clone();
+        s.database_url = settings.database_url.clone();
+    })
+    .await;
+    let ann = app.register("ann").await;
+    let bob = app.register("bob").await;
+    let cat = app.register("cat").await;
+    let (_, room) = app.post(&ann.client, "/api/rooms", json!({"userIds": [bob.id], "name": "g"})).await;
+    let base = format!("/api/rooms/{}", room["_id"].as_str().unwrap());
+    let bobs = bearer(&bob.access_token);
+    // Bob's list of one room, read through the other node, twice (the second from its cache).
+    let list = || async {
+        let (status, first) = other.get(&bobs, "/api/rooms").await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, again) = other.get(&bobs, "/api/rooms").await;
+        assert_eq!(first, again, "a repeated list is the same");
+        assert_eq!(first.as_array().unwrap().len(), 1);
+        first[0].clone()
+    };
+    let before = list().await;
+    assert_eq!(
+        (before["name"].clone(), before["lastMessage"].clone(), before["unreadCount"].clone()),
+        (json!("g"), Value::Null, json!(0))
+    );
+
+    let (_, hi) = app.post(&ann.client, &format!("{base}/messages"), json!({"text": "hi"})).await;
+    let seen = list().await;
+    assert_eq!((seen["lastMessage"]["text"].clone(), seen["unreadCount"].clone()), (json!("hi"), json!(1)));
+
+    let path = format!("/api/messages/{}", hi["_id"].as_str().unwrap());
+    let (status, _) = app.request(&ann.client, Method::PATCH, &path, Some(json!({"text": "hello"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list().await["lastMessage"]["text"], "hello");
+
+    let (status, _) = app.request(&ann.client, Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let seen = list().await;
+    assert_eq!((seen["lastMessage"].clone(), seen["unreadCount"].clone()), (Value::Null, json!(0)));
+
+    let (status, _) = app.request(&ann.client, Method::PATCH, &base, Some(json!({"name": "Garden"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let renamed = list().await;
+    assert_eq!(renamed["name"], "Garden");
+    assert_ne!(renamed["updatedAt"], before["updatedAt"]);
+
+    let (status, _) = app.post(&ann.client, &format!("{base}/members"), json!({"userIds": [cat.id]})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids_of(&list().await["members"], "_id"), [ann.id.clone(), bob.id.clone(), cat.id.clone()]);
+    let (status, _) = app.request(&cat.client, Method::DELETE, &format!("{base}/members/{}", cat.id), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids_of(&list().await["members"], "_id"), [ann.id.clone(), bob.id.clone()]);
+
+    // Unread counts follow Bob's read mark as well as the room's messages.
+    app.post(&ann.client, &format!("{base}/messages"), json!({"text": "again"})).await;
+    assert_eq!(list().await["unreadCount"], 1);
+    let (status, _) = app.request(&bob.client, Method::PUT, &format!("{base}/mark-read"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let read = list().await;
+    assert_eq!(read["unreadCount"], 0);
+    let mark = read["reads"].as_array().unwrap().iter().find(|r| r["userId"] == bob.id.as_str()).unwrap().clone();
+    assert_ne!(mark["readAt"], Value::Null, "Bob's read mark shows");
+    // Ann's view of the same room (same version) counts her own messages as read.
+    let (_, anns) = app.get(&ann.client, "/api/rooms").await;
+    assert_eq!(anns[0]["unreadCount"], 0);
+}
+
 #[tokio::test]
 async fn the_room_list_pages_with_a_cursor() {
     let app = spawn_app().await;
