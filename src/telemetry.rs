@@ -99,7 +99,10 @@ pub fn metrics() -> &'static PrometheusHandle {
 fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
     use names::*;
-    describe_histogram!(DB_WRITE_BATCH, "SQLite: writes committed together in one transaction (group commit)");
+    describe_histogram!(
+        DB_WRITE_BATCH,
+        "Writes committed together (group commit): on SQLite, writes in one transaction; on PostgreSQL, messages in one statement"
+    );
     describe_counter!(HTTP_REQUESTS, "HTTP requests answered, by method, route template and status");
     describe_histogram!(HTTP_DURATION, Unit::Seconds, "Time to answer an HTTP request, by method and route template");
     describe_gauge!(SOCKETS_CONNECTED, "Socket.IO connections open on this node");

@@ -1,7 +1,16 @@
-//! A message that was acknowledged is never lost: natter on SQLite is killed with SIGKILL
-//! in the middle of a burst of concurrent sends (which the writer commits in groups), started
-//! again on the same data directory, and every message that got a 2xx is there, in an order
-//! where each sender's messages keep the order in which they were acknowledged.
+//! A message that was acknowledged is never lost: natter is killed with SIGKILL in the
+//! middle of a burst of concurrent sends (which it commits in groups: SQLite's writer, and
+//! PostgreSQL's batched statements), started again on the same store, and every message
+//! that got a 2xx is there, in an order where each sender's messages keep the order in which
+//! they were acknowledged. On SQLite and on PostgreSQL.
+
+#[allow(dead_code)]
+#[path = "api/helpers.rs"]
+mod helpers;
+
+/// The helpers' settings for in-process apps (none here: natter runs as a process).
+pub const BACKEND: helpers::Backend = helpers::Backend::Postgres;
+pub const STORAGE: helpers::Storage = helpers::Storage::Local;
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -25,10 +34,15 @@ struct Natter {
 }
 
 impl Natter {
-    async fn start(data_dir: &Path) -> Self {
+    /// natter on `data_dir`, and on `database_url` when given (else SQLite in `data_dir`).
+    async fn start(data_dir: &Path, database_url: Option<&str>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-        let child = Command::new(env!("CARGO_BIN_EXE_natter"))
-            .env_clear()
+        let mut command = Command::new(env!("CARGO_BIN_EXE_natter"));
+        command.env_clear();
+        if let Some(url) = database_url {
+            command.env("DATABASE_URL", url);
+        }
+        let child = command
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("PORT", port.to_string())
             .env("DATA_DIR", data_dir)
@@ -92,8 +106,18 @@ async fn account(natter: &Natter, name: &str, new: bool) -> (Client, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_message_survives_a_sigkill_mid_burst() {
+    sigkill_mid_burst(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_message_survives_a_sigkill_mid_burst_on_postgres() {
+    let database = helpers::TestDatabase::create().await;
+    sigkill_mid_burst(Some(&database.url)).await;
+}
+
+async fn sigkill_mid_burst(database_url: Option<&str>) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut natter = Natter::start(dir.path()).await;
+    let mut natter = Natter::start(dir.path(), database_url).await;
     let (ann, _) = account(&natter, "ann", true).await;
     let (_, bob_id) = account(&natter, "bob", true).await;
 
@@ -122,6 +146,13 @@ async fn every_acknowledged_message_survives_a_sigkill_mid_burst() {
         assert!(started.elapsed() < Duration::from_secs(60), "the burst did not get going");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+    // The sends were committed in groups: more of them than commits.
+    let metrics = reqwest::get(natter.url("/metrics")).await.expect("metrics").text().await.expect("metrics body");
+    let sample = |name: &str| -> f64 {
+        metrics.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok())).unwrap_or(0.0)
+    };
+    let (writes, commits) = (sample("natter_db_write_batch_size_sum"), sample("natter_db_write_batch_size_count"));
+    assert!(writes > commits, "no writes were committed together ({writes} writes in {commits} commits)");
     natter.kill();
     for task in tasks {
         task.await.expect("sender task");
@@ -130,7 +161,7 @@ async fn every_acknowledged_message_survives_a_sigkill_mid_burst() {
     let total: usize = acked.iter().map(Vec::len).sum();
     assert!(total >= KILL_AFTER);
 
-    let natter = Natter::start(dir.path()).await;
+    let natter = Natter::start(dir.path(), database_url).await;
     let (ann, _) = account(&natter, "ann", false).await;
     let mut stored: Vec<String> = Vec::new();
     loop {

@@ -5,7 +5,7 @@
 //! than the room's previous `last_message_id`, so ids increase per room in commit order.
 //! A reader that has seen id X will find every later commit with `id > X`: no gaps.
 
-use super::sql::Tx;
+use super::sql::{Arg, Tx};
 use super::{Db, DbError, DbResult, args, impl_row};
 use crate::domain::{MessageId, UserId};
 
@@ -186,7 +186,8 @@ pub async fn append_direct(db: &Db, receiver: &UserId, new: NewMessage<'_>) -> D
                 return Ok(DirectAppend::Appended(InsertMessage::Replayed(existing)));
             }
             // An error (a raced idempotency key among them) goes on to `replay_if_raced`.
-            match append_direct_pg(db, &receiver, &key, &append).await {
+            let append = std::sync::Arc::new(append);
+            match batched(db, |b| &b.direct, DirectJob { receiver, key, append: append.clone() }).await {
                 Ok(DirectPg::ReceiverGone) => return Ok(DirectAppend::ReceiverGone),
                 Ok(DirectPg::NoRoomYet) => return Ok(DirectAppend::NoRoomYet),
                 Ok(DirectPg::Appended(row)) => Ok(InsertMessage::Inserted(row)),
@@ -250,7 +251,8 @@ pub async fn append_as_member(db: &Db, new: NewMessage<'_>) -> DbResult<RoomAppe
                     });
                 }
             }
-            match append_post_pg(db, &room_id, &append).await {
+            let append = std::sync::Arc::new(append);
+            match batched(db, |b| &b.posts, PostJob { room_id: room_id.clone(), append: append.clone() }).await {
                 Ok(PostPg::NotMember) => return Ok(RoomAppend::NotMember),
                 Ok(PostPg::Appended(row, members)) => (Ok(InsertMessage::Inserted(row)), members),
                 // This node's clock is behind the room's last message: the general way.
@@ -433,6 +435,17 @@ struct DirectPgRow {
 }
 impl_row!(DirectPgRow { receiver_live, room_id, bumped, direct_key, created_by });
 
+impl DirectPgRow {
+    fn outcome(self, a: &Append, id: MessageId) -> DirectPg {
+        match (self.receiver_live, self.room_id, self.bumped) {
+            (false, _, _) => DirectPg::ReceiverGone,
+            (true, None, _) => DirectPg::NoRoomYet,
+            (true, Some(room_id), true) => DirectPg::Appended(a.row(&room_id, id, (self.direct_key, self.created_by))),
+            (true, Some(room_id), false) => DirectPg::Behind(room_id),
+        }
+    }
+}
+
 /// A direct message on PostgreSQL in one statement (one round trip): the receiver check and
 /// the lookup of the pair's room (by its direct key) are CTEs of the append.
 async fn append_direct_pg(db: &Db, receiver: &str, key: &str, a: &Append) -> DbResult<DirectPg> {
@@ -454,12 +467,235 @@ async fn append_direct_pg(db: &Db, receiver: &str, key: &str, a: &Append) -> DbR
     let mut args = a.pg_args(receiver, id);
     args.push(key.into());
     let row: DirectPgRow = db.write_fetch_optional(APPEND_DIRECT_PG, args).await?.ok_or(DbError::RowNotFound)?;
-    Ok(match (row.receiver_live, row.room_id, row.bumped) {
-        (false, _, _) => DirectPg::ReceiverGone,
-        (true, None, _) => DirectPg::NoRoomYet,
-        (true, Some(room_id), true) => DirectPg::Appended(a.row(&room_id, id, (row.direct_key, row.created_by))),
-        (true, Some(room_id), false) => DirectPg::Behind(room_id),
-    })
+    Ok(row.outcome(a, id))
+}
+
+// ---- group commit (PostgreSQL) ----
+
+/// The CTEs of every batched append, after `input` (one row per message, numbered `n`, with
+/// the append's columns) and `target` (`n` and the `room_id` it goes to, NULL for none):
+/// the rooms locked in id order (two batches never wait on each other in a cycle), each
+/// room bumped once to its newest message of the batch and only when its last message sorts
+/// before the batch's first there, every message of a bumped room inserted, every sender's
+/// read mark moved. Arguments `$1`..`$8` as `batch_args`.
+macro_rules! append_batch_ctes_pg {
+    () => {
+        "per_room AS (\
+           SELECT t.room_id, min(i.id) AS first_id, max(i.id) AS last_id, max(i.at) AS last_at \
+           FROM input i JOIN target t ON t.n = i.n WHERE t.room_id IS NOT NULL GROUP BY t.room_id), \
+         locked AS MATERIALIZED (\
+           SELECT r.id FROM rooms r WHERE r.id IN (SELECT room_id FROM per_room) ORDER BY r.id FOR UPDATE), \
+         bumped AS (\
+           UPDATE rooms r SET last_message_id = p.last_id, last_message_at = p.last_at, updated_at = p.last_at, \
+             version = r.version + 1 \
+           FROM per_room p JOIN locked l ON l.id = p.room_id \
+           WHERE r.id = p.room_id AND (r.last_message_id IS NULL OR r.last_message_id < p.first_id) \
+           RETURNING r.id, r.direct_key, r.created_by), \
+         inserted AS (\
+           INSERT INTO messages \
+             (id, room_id, sender_id, text, image, idempotency_key, created_at, updated_at, media_id, attachment) \
+           SELECT i.id, b.id, i.sender, i.text, i.image, i.idempotency_key, i.at, i.at, i.media_id, i.attachment \
+           FROM input i JOIN target t ON t.n = i.n JOIN bumped b ON b.id = t.room_id), \
+         sender_read AS (\
+           UPDATE room_members rm SET last_read_at = s.at \
+           FROM (SELECT b.id AS room_id, i.sender, max(i.at) AS at \
+                 FROM input i JOIN target t ON t.n = i.n JOIN bumped b ON b.id = t.room_id GROUP BY b.id, i.sender) s \
+           WHERE rm.room_id = s.room_id AND rm.user_id = s.sender) "
+    };
+}
+
+/// The `unnest` of `batch_args` and of `$9` (and `$10`): the columns of `input`.
+macro_rules! batch_input_pg {
+    ($targets:literal, $names:literal) => {
+        concat!(
+            "input AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], \
+               $7::text[], $8::text[], ",
+            $targets,
+            ") WITH ORDINALITY \
+             AS i(id, at, sender, text, image, idempotency_key, media_id, attachment, ",
+            $names,
+            ", n)), "
+        )
+    };
+}
+
+/// `$1`..`$8` of a batched append: ids, times, senders, texts, images, idempotency keys,
+/// media ids, attachments, one element per message.
+fn batch_args<'a>(appends: impl Iterator<Item = &'a Append> + Clone, ids: &[MessageId]) -> Vec<Arg> {
+    let texts = |f: fn(&Append) -> Option<String>| Arg::TextArray(appends.clone().map(f).collect());
+    vec![
+        Arg::TextArray(ids.iter().map(|id| Some(id.to_string())).collect()),
+        Arg::IntArray(ids.iter().map(MessageId::created_ms).collect()),
+        texts(|a| Some(a.sender.clone())),
+        texts(|a| a.text.clone()),
+        texts(|a| a.image.clone()),
+        texts(|a| a.idempotency_key.clone()),
+        texts(|a| a.media_id.clone()),
+        texts(|a| a.attachment.clone()),
+    ]
+}
+
+/// A row of a batched append, with the message's number in the batch.
+struct Numbered<R> {
+    n: i64,
+    row: R,
+}
+
+impl<R: super::sql::Row> super::sql::Row for Numbered<R> {
+    fn read(c: &mut impl super::sql::Cursor) -> DbResult<Self> {
+        Ok(Self { n: c.next()?, row: R::read(c)? })
+    }
+}
+
+/// A message waiting for its batch: what each kind of append brings to the group commit.
+trait Batched: Sized + Send + Sync + 'static {
+    /// The batch's statement: `batch_input_pg!`, `target`, `append_batch_ctes_pg!`, then one
+    /// `Numbered<Row>` per message in the batch's order.
+    const SQL: &'static str;
+    type Row: super::sql::Row + Send;
+    type Outcome: Send + 'static;
+    fn append(&self) -> &Append;
+    /// `$9` (and `$10`): where the messages go.
+    fn targets(jobs: &[Self]) -> Vec<Arg>;
+    fn outcome(&self, row: Self::Row, id: MessageId) -> Self::Outcome;
+    /// The same write alone (one statement).
+    fn alone(&self, db: &Db) -> impl Future<Output = DbResult<Self::Outcome>> + Send;
+}
+
+type Sends<J> = super::batch::Batcher<J, DbResult<<J as Batched>::Outcome>>;
+
+/// The group commits of one PostgreSQL store, each started on its first write.
+#[derive(Default)]
+pub(crate) struct Batches {
+    direct: std::sync::OnceLock<Sends<DirectJob>>,
+    posts: std::sync::OnceLock<Sends<PostJob>>,
+}
+
+impl std::fmt::Debug for Batches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batches").finish_non_exhaustive()
+    }
+}
+
+/// A write through the group commit: concurrent writes of a kind are written together by
+/// one statement (`append_batch_pg`), each answered when that statement commits.
+async fn batched<J: Batched>(
+    db: &Db,
+    pick: fn(&Batches) -> &std::sync::OnceLock<Sends<J>>,
+    job: J,
+) -> DbResult<J::Outcome> {
+    let Db::Postgres(pg) = db else { unreachable!("the group commit is PostgreSQL's") };
+    let sends = pick(&pg.batches).get_or_init(|| {
+        // The batches' own handle on the pool (without batches: no cycle keeping the task).
+        let store = Db::Postgres(super::PgStore { batches: Default::default(), ..pg.clone() });
+        Sends::<J>::start(move |jobs| {
+            let store = store.clone();
+            async move { append_batch_pg(&store, jobs).await }
+        })
+    });
+    sends.submit(job).await.ok_or(DbError::Closed)?
+}
+
+/// Several messages in one statement (`Batched::SQL`). Ids are made here, increasing in the
+/// batch's order. If the statement fails (a raced idempotency key, a deadlock with another
+/// node's batch), nothing of it was written and each message is written alone.
+async fn append_batch_pg<J: Batched>(db: &Db, jobs: Vec<J>) -> Vec<DbResult<J::Outcome>> {
+    metrics::histogram!(crate::telemetry::names::DB_WRITE_BATCH).record(jobs.len() as f64);
+    if let [job] = jobs.as_slice() {
+        return vec![job.alone(db).await];
+    }
+    let mut ids = Vec::with_capacity(jobs.len());
+    let mut last = None;
+    for _ in &jobs {
+        let id = MessageId::next_after(last);
+        ids.push(id);
+        last = Some(id);
+    }
+    let mut args = batch_args(jobs.iter().map(J::append), &ids);
+    args.extend(J::targets(&jobs));
+    match db.write_fetch_all::<Numbered<J::Row>>(J::SQL, args).await {
+        Ok(rows) if rows.len() == jobs.len() && rows.iter().zip(1..).all(|(r, n)| r.n == n) => {
+            rows.into_iter().zip(jobs.iter().zip(ids)).map(|(r, (job, id))| Ok(job.outcome(r.row, id))).collect()
+        }
+        other => {
+            if let Err(e) = other {
+                tracing::debug!(error = %e, messages = jobs.len(), "a batch of messages failed; writing each alone");
+            }
+            futures::future::join_all(jobs.iter().map(|job| job.alone(db))).await
+        }
+    }
+}
+
+/// A direct message waiting for its batch.
+struct DirectJob {
+    receiver: String,
+    key: String,
+    append: std::sync::Arc<Append>,
+}
+
+impl Batched for DirectJob {
+    const SQL: &'static str = concat!(
+        "WITH ",
+        batch_input_pg!("$9::text[], $10::text[]", "receiver, direct_key"),
+        "target AS (\
+           SELECT i.n, u.id IS NOT NULL AS receiver_live, r.id AS room_id FROM input i \
+           LEFT JOIN users u ON u.id = i.receiver AND u.deleted_at IS NULL \
+           LEFT JOIN rooms r ON r.direct_key = i.direct_key AND u.id IS NOT NULL), ",
+        append_batch_ctes_pg!(),
+        "SELECT t.n, t.receiver_live, t.room_id, b.id IS NOT NULL, b.direct_key, b.created_by \
+         FROM target t LEFT JOIN bumped b ON b.id = t.room_id ORDER BY t.n"
+    );
+    type Row = DirectPgRow;
+    type Outcome = DirectPg;
+    fn append(&self) -> &Append {
+        &self.append
+    }
+    fn targets(jobs: &[Self]) -> Vec<Arg> {
+        vec![
+            Arg::TextArray(jobs.iter().map(|j| Some(j.receiver.clone())).collect()),
+            Arg::TextArray(jobs.iter().map(|j| Some(j.key.clone())).collect()),
+        ]
+    }
+    fn outcome(&self, row: DirectPgRow, id: MessageId) -> DirectPg {
+        row.outcome(&self.append, id)
+    }
+    fn alone(&self, db: &Db) -> impl Future<Output = DbResult<DirectPg>> + Send {
+        append_direct_pg(db, &self.receiver, &self.key, &self.append)
+    }
+}
+
+/// A post to a room waiting for its batch.
+struct PostJob {
+    room_id: String,
+    append: std::sync::Arc<Append>,
+}
+
+impl Batched for PostJob {
+    const SQL: &'static str = concat!(
+        "WITH ",
+        batch_input_pg!("$9::text[]", "room_id"),
+        "target AS (\
+           SELECT i.n, rm.user_id IS NOT NULL AS member, CASE WHEN rm.user_id IS NOT NULL THEN i.room_id END AS room_id \
+           FROM input i LEFT JOIN room_members rm ON rm.room_id = i.room_id AND rm.user_id = i.sender), ",
+        append_batch_ctes_pg!(),
+        "SELECT t.n, t.member, b.id IS NOT NULL, b.direct_key, b.created_by, \
+           CASE WHEN b.id IS NOT NULL THEN (SELECT string_agg(user_id, ',') FROM room_members WHERE room_id = b.id) END \
+         FROM target t LEFT JOIN bumped b ON b.id = t.room_id ORDER BY t.n"
+    );
+    type Row = PostPgRow;
+    type Outcome = PostPg;
+    fn append(&self) -> &Append {
+        &self.append
+    }
+    fn targets(jobs: &[Self]) -> Vec<Arg> {
+        vec![Arg::TextArray(jobs.iter().map(|j| Some(j.room_id.clone())).collect())]
+    }
+    fn outcome(&self, row: PostPgRow, id: MessageId) -> PostPg {
+        row.outcome(&self.room_id, &self.append, id)
+    }
+    fn alone(&self, db: &Db) -> impl Future<Output = DbResult<PostPg>> + Send {
+        append_post_pg(db, &self.room_id, &self.append)
+    }
 }
 
 /// What became of `append_post_pg`.
@@ -502,14 +738,20 @@ async fn append_post_pg(db: &Db, room_id: &str, a: &Append) -> DbResult<PostPg> 
     let id = MessageId::next_after(None);
     let args = a.pg_args(room_id, id);
     let row: PostPgRow = db.write_fetch_optional(APPEND_POST_PG, args).await?.ok_or(DbError::RowNotFound)?;
-    Ok(match (row.member, row.bumped) {
-        (false, _) => PostPg::NotMember,
-        (true, false) => PostPg::Behind,
-        (true, true) => {
-            let members = row.members.map(|m| m.split(',').map(str::to_string).collect()).unwrap_or_default();
-            PostPg::Appended(a.row(room_id, id, (row.direct_key, row.created_by)), members)
+    Ok(row.outcome(room_id, a, id))
+}
+
+impl PostPgRow {
+    fn outcome(self, room_id: &str, a: &Append, id: MessageId) -> PostPg {
+        match (self.member, self.bumped) {
+            (false, _) => PostPg::NotMember,
+            (true, false) => PostPg::Behind,
+            (true, true) => {
+                let members = self.members.map(|m| m.split(',').map(str::to_string).collect()).unwrap_or_default();
+                PostPg::Appended(a.row(room_id, id, (self.direct_key, self.created_by)), members)
+            }
         }
-    })
+    }
 }
 
 /// The sender's earlier message with this idempotency key.

@@ -2,6 +2,7 @@
 //! One code path for SQLite and PostgreSQL: each store function is written once against
 //! the query API of `sql` (`fetch_*`, `execute`, `transaction`), which runs it on either.
 
+mod batch;
 pub mod channels;
 pub mod community;
 pub mod media;
@@ -86,7 +87,7 @@ impl Db {
                 .connect_with(options)
                 .await
                 .context("connecting to PostgreSQL")?;
-            Ok(Self::Postgres(PgStore { pool, retries: opts.retries }))
+            Ok(Self::Postgres(PgStore { pool, retries: opts.retries, batches: Default::default() }))
         } else {
             bail!("DATABASE_URL must start with sqlite: or postgres:// (got an unsupported scheme)")
         }

@@ -111,6 +111,10 @@ pub enum Arg {
     Text(Option<String>),
     Int(Option<i64>),
     Bool(bool),
+    /// PostgreSQL only (`text[]`, for `unnest` in batched writes).
+    TextArray(Vec<Option<String>>),
+    /// PostgreSQL only (`int8[]`).
+    IntArray(Vec<i64>),
 }
 
 impl From<&str> for Arg {
@@ -172,6 +176,9 @@ impl rusqlite::ToSql for Arg {
             Self::Text(None) | Self::Int(None) => ToSqlOutput::Owned(Value::Null),
             Self::Int(Some(i)) => ToSqlOutput::Owned(Value::Integer(*i)),
             Self::Bool(b) => ToSqlOutput::Owned(Value::Integer(i64::from(*b))),
+            Self::TextArray(_) | Self::IntArray(_) => {
+                return Err(rusqlite::Error::ToSqlConversionFailure("arrays are PostgreSQL's only".into()));
+            }
         })
     }
 }
@@ -316,6 +323,8 @@ fn pg_query<'q>(sql: &'q str, args: &'q [Arg]) -> sqlx::query::Query<'q, Postgre
             Arg::Text(v) => q.bind(v.as_deref()),
             Arg::Int(v) => q.bind(*v),
             Arg::Bool(v) => q.bind(*v),
+            Arg::TextArray(v) => q.bind(v),
+            Arg::IntArray(v) => q.bind(v),
         };
     }
     q
@@ -392,6 +401,8 @@ impl<S, R, F> TxBody<S, R> for F where
 pub struct PgStore {
     pub pool: PgPool,
     pub(crate) retries: u32,
+    /// The group commits of message writes (`messages::Batches`).
+    pub(crate) batches: std::sync::Arc<super::messages::Batches>,
 }
 
 impl PgStore {

@@ -90,6 +90,106 @@ async fn concurrent_first_messages_create_exactly_one_room() {
     assert_eq!(list.as_array().unwrap().len(), 12);
 }
 
+/// Concurrent writes are committed together (SQLite: one transaction per writer batch;
+/// PostgreSQL: one statement per batch of sends or of posts): each writer gets its own
+/// answer, refused writes in a batch write nothing and fail nobody else, a raced
+/// idempotency key gives one message, and every acknowledged message is stored once, with
+/// each room's last message its newest and the read marks and unread counts that follow.
+#[tokio::test]
+async fn a_burst_of_mixed_writes_answers_each_writer_and_stores_each_message_once() {
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    let bob = app.register("bob").await;
+    let cat = app.register("cat").await;
+    let gone = app.register("gone").await;
+    app.send_text(&ann, &bob, "hello").await;
+    app.send_text(&cat, &bob, "hello").await;
+    let (_, group) = app.post(&ann.client, "/api/rooms", json!({"userIds": [bob.id], "name": "g"})).await;
+    let group_id = group["_id"].as_str().unwrap().to_string();
+    let posts = app.url(&format!("/api/rooms/{group_id}/messages"));
+    let (status, _) = app.request(&gone.client, Method::DELETE, &format!("/api/users/{}", gone.id), None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // (request, expected status, text)
+    let mut burst = Vec::new();
+    let send = |from: &TestUser, to: &str, text: String| {
+        from.client.post(app.url(&format!("/api/messages/send/{to}"))).json(&json!({"text": text}))
+    };
+    for i in 0..12 {
+        burst.push((send(&ann, &bob.id, format!("a{i}")), StatusCode::CREATED, format!("a{i}")));
+        burst.push((send(&cat, &bob.id, format!("c{i}")), StatusCode::CREATED, format!("c{i}")));
+        let post = ann.client.post(&posts).json(&json!({"text": format!("p{i}")}));
+        burst.push((post, StatusCode::CREATED, format!("p{i}")));
+    }
+    for i in 0..4 {
+        burst.push((send(&ann, &gone.id, format!("lost{i}")), StatusCode::NOT_FOUND, String::new()));
+        let outsider = cat.client.post(&posts).json(&json!({"text": format!("intruder{i}")}));
+        burst.push((outsider, StatusCode::NOT_FOUND, String::new()));
+        let keyed = send(&ann, &bob.id, "once".into()).header("Idempotency-Key", "burst-1");
+        burst.push((keyed, StatusCode::CREATED, "once".into()));
+    }
+    let tasks: Vec<_> = burst
+        .into_iter()
+        .map(|(request, expected, text)| {
+            tokio::spawn(async move { (json_of(request.send().await.unwrap()).await, expected, text) })
+        })
+        .collect();
+    let mut acked: Vec<(String, String)> = Vec::new();
+    let mut once_ids = HashSet::new();
+    for task in tasks {
+        let ((status, body), expected, text) = task.await.unwrap();
+        assert_eq!(status, expected, "{text}: {body}");
+        if status == StatusCode::CREATED {
+            assert_eq!(body["text"], text.as_str(), "each writer gets its own message back");
+            let id = body["_id"].as_str().unwrap().to_string();
+            if text == "once" {
+                once_ids.insert(id.clone());
+            }
+            acked.push((id, text));
+        }
+    }
+    assert_eq!(once_ids.len(), 1, "a raced idempotency key gives one message: {once_ids:?}");
+
+    // Every acknowledged message is stored once, in its room, in id order.
+    let stored = |path: String, reader: &TestUser| {
+        let client = reader.client.clone();
+        let url = app.url(&path);
+        async move { json_of(client.get(url).send().await.unwrap()).await.1 }
+    };
+    let with_ann = stored(format!("/api/messages/{}?limit=1000", ann.id), &bob).await;
+    let with_cat = stored(format!("/api/messages/{}?limit=1000", cat.id), &bob).await;
+    let in_group = stored(format!("/api/rooms/{group_id}/messages?limit=1000"), &bob).await;
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for page in [&with_ann, &with_cat, &in_group] {
+        let ids: Vec<&str> = page.as_array().unwrap().iter().map(|m| m["_id"].as_str().unwrap()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "a page is in id order");
+        for m in page.as_array().unwrap() {
+            seen.push((m["_id"].as_str().unwrap().to_string(), m["text"].as_str().unwrap().to_string()));
+        }
+    }
+    for (id, text) in acked.iter().collect::<HashSet<_>>() {
+        assert_eq!(seen.iter().filter(|(s, _)| s == id).count(), 1, "{text} ({id}) is stored once");
+    }
+    assert_eq!(texts(&with_ann).len(), 1 + 12 + 1, "hello, a0..a11 and one 'once'");
+    assert_eq!(texts(&with_cat).len(), 1 + 12);
+    assert_eq!(texts(&in_group).len(), 12, "the outsider's posts wrote nothing");
+
+    // Each room's last message is its newest; the writers' own messages are read.
+    let (_, bobs) = app.get(&bob.client, "/api/rooms?limit=10").await;
+    let (_, anns) = app.get(&ann.client, "/api/rooms?limit=10").await;
+    for (page, room_of) in [(&with_ann, "ann"), (&with_cat, "cat"), (&in_group, "group")] {
+        let newest = page.as_array().unwrap().last().unwrap();
+        let room = bobs.as_array().unwrap().iter().find(|r| r["_id"] == newest["roomId"]).unwrap();
+        assert_eq!(room["lastMessage"]["_id"], newest["_id"], "{room_of}: the last message is the newest");
+    }
+    let unread = |list: &Value, room: &str| {
+        list.as_array().unwrap().iter().find(|r| r["_id"] == room).unwrap()["unreadCount"].clone()
+    };
+    assert_eq!(unread(&bobs, &group_id), 12);
+    assert_eq!(unread(&anns, &group_id), 0, "ann's own posts are read");
+    assert_eq!(unread(&anns, with_ann[0]["roomId"].as_str().unwrap()), 0);
+}
+
 #[tokio::test]
 async fn conversations_page_with_limit_before_and_after() {
     let app = spawn_app().await;
