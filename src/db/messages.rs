@@ -187,7 +187,7 @@ pub async fn append_direct(db: &Db, receiver: &UserId, new: NewMessage<'_>) -> D
             }
             // An error (a raced idempotency key among them) goes on to `replay_if_raced`.
             let append = std::sync::Arc::new(append);
-            match batched(db, |b| &b.direct, DirectJob { receiver, key, append: append.clone() }).await {
+            match batched(db, DirectJob { receiver, key, append: append.clone() }).await {
                 Ok(DirectPg::ReceiverGone) => return Ok(DirectAppend::ReceiverGone),
                 Ok(DirectPg::NoRoomYet) => return Ok(DirectAppend::NoRoomYet),
                 Ok(DirectPg::Appended(row)) => Ok(InsertMessage::Inserted(row)),
@@ -252,7 +252,7 @@ pub async fn append_as_member(db: &Db, new: NewMessage<'_>) -> DbResult<RoomAppe
                 }
             }
             let append = std::sync::Arc::new(append);
-            match batched(db, |b| &b.posts, PostJob { room_id: room_id.clone(), append: append.clone() }).await {
+            match batched(db, PostJob { room_id: room_id.clone(), append: append.clone() }).await {
                 Ok(PostPg::NotMember) => return Ok(RoomAppend::NotMember),
                 Ok(PostPg::Appended(row, members)) => (Ok(InsertMessage::Inserted(row)), members),
                 // This node's clock is behind the room's last message: the general way.
@@ -554,6 +554,8 @@ trait Batched: Sized + Send + Sync + 'static {
     const SQL: &'static str;
     type Row: super::sql::Row + Send;
     type Outcome: Send + 'static;
+    /// This kind's group commit in a store's `Batches`.
+    fn sends(batches: &Batches) -> &std::sync::OnceLock<Sends<Self>>;
     fn append(&self) -> &Append;
     /// `$9` (and `$10`): where the messages go.
     fn targets(jobs: &[Self]) -> Vec<Arg>;
@@ -579,13 +581,9 @@ impl std::fmt::Debug for Batches {
 
 /// A write through the group commit: concurrent writes of a kind are written together by
 /// one statement (`append_batch_pg`), each answered when that statement commits.
-async fn batched<J: Batched>(
-    db: &Db,
-    pick: fn(&Batches) -> &std::sync::OnceLock<Sends<J>>,
-    job: J,
-) -> DbResult<J::Outcome> {
+async fn batched<J: Batched>(db: &Db, job: J) -> DbResult<J::Outcome> {
     let Db::Postgres(pg) = db else { unreachable!("the group commit is PostgreSQL's") };
-    let sends = pick(&pg.batches).get_or_init(|| {
+    let sends = J::sends(&pg.batches).get_or_init(|| {
         // The batches' own handle on the pool (without batches: no cycle keeping the task).
         let store = Db::Postgres(super::PgStore { batches: Default::default(), ..pg.clone() });
         Sends::<J>::start(move |jobs| {
@@ -647,6 +645,9 @@ impl Batched for DirectJob {
     );
     type Row = DirectPgRow;
     type Outcome = DirectPg;
+    fn sends(batches: &Batches) -> &std::sync::OnceLock<Sends<Self>> {
+        &batches.direct
+    }
     fn append(&self) -> &Append {
         &self.append
     }
@@ -684,6 +685,9 @@ impl Batched for PostJob {
     );
     type Row = PostPgRow;
     type Outcome = PostPg;
+    fn sends(batches: &Batches) -> &std::sync::OnceLock<Sends<Self>> {
+        &batches.posts
+    }
     fn append(&self) -> &Append {
         &self.append
     }

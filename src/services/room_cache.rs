@@ -9,8 +9,8 @@
 
 use std::sync::Arc;
 
-use quick_cache::Weighter;
 use quick_cache::sync::Cache;
+use quick_cache::{Equivalent, Weighter};
 
 use crate::db::rooms::RoomRow;
 use crate::views::MessageResponse;
@@ -26,6 +26,24 @@ type RoomKey = (String, i64);
 
 /// `(room, version, member, read mark)`.
 type UnreadKey = (String, i64, String, i64);
+
+/// A key looked up by reference (a list looks up ~100 per request): hashes as the owned
+/// tuple does (`String` hashes as its `str`).
+#[derive(Hash)]
+struct Borrowed<'a, K>(&'a K);
+
+impl Equivalent<RoomKey> for Borrowed<'_, (&str, i64)> {
+    fn equivalent(&self, key: &RoomKey) -> bool {
+        self.0.0 == key.0 && self.0.1 == key.1
+    }
+}
+
+impl Equivalent<UnreadKey> for Borrowed<'_, (&str, i64, &str, i64)> {
+    fn equivalent(&self, key: &UnreadKey) -> bool {
+        let (room, version, member, read_at) = *self.0;
+        room == key.0 && version == key.1 && member == key.2 && read_at == key.3
+    }
+}
 
 #[derive(Clone)]
 struct SummaryWeighter;
@@ -66,7 +84,7 @@ impl RoomCache {
     }
 
     pub fn summary(&self, room_id: &str, version: i64) -> Option<Arc<RoomSummary>> {
-        self.summaries.as_ref()?.get(&(room_id.to_string(), version))
+        self.summaries.as_ref()?.get(&Borrowed(&(room_id, version)))
     }
 
     /// Keeps a summary under the version its row was read at.
@@ -77,7 +95,7 @@ impl RoomCache {
     }
 
     pub fn unread(&self, room_id: &str, version: i64, member: &str, read_at: i64) -> Option<i64> {
-        self.unread.as_ref()?.get(&(room_id.to_string(), version, member.to_string(), read_at))
+        self.unread.as_ref()?.get(&Borrowed(&(room_id, version, member, read_at)))
     }
 
     /// Keeps a count read after `version` was (so never older than that version).
@@ -85,5 +103,40 @@ impl RoomCache {
         if let Some(cache) = &self.unread {
             cache.insert((room_id.to_string(), version, member.to_string(), read_at), count);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, version: i64) -> RoomRow {
+        RoomRow {
+            id: id.into(),
+            kind: "group".into(),
+            room_type: "consumer-to-consumer".into(),
+            name: None,
+            direct_key: None,
+            created_by: None,
+            last_message_id: None,
+            last_message_at: None,
+            version,
+            created_at: 1,
+            updated_at: 1,
+        }
+    }
+
+    #[test]
+    fn entries_are_found_by_borrowed_keys_and_only_at_their_version() {
+        let cache = RoomCache::new(1 << 20);
+        cache.put_summary(Arc::new(RoomSummary { row: row("r1", 3), last_message: None }));
+        assert_eq!(cache.summary("r1", 3).map(|s| s.row.version), Some(3));
+        assert!(cache.summary("r1", 2).is_none() && cache.summary("r2", 3).is_none());
+        cache.put_unread("r1", 3, "u1", 10, 7);
+        assert_eq!(cache.unread("r1", 3, "u1", 10), Some(7));
+        assert_eq!(cache.unread("r1", 3, "u1", 11), None, "another read mark");
+        assert_eq!(cache.unread("r1", 4, "u1", 10), None, "another version");
+        assert_eq!(cache.unread("r1", 3, "u2", 10), None, "another member");
+        assert!(RoomCache::new(0).summary("r1", 3).is_none());
     }
 }

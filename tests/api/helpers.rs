@@ -293,6 +293,16 @@ pub fn assert_error_shape(status: StatusCode, body: &Value) {
 }
 
 impl TestApp {
+    /// A second node on this app's store (and JWT secret, kept in its DATA_DIR).
+    pub async fn second_node(&self) -> TestApp {
+        let settings = self.state.settings.clone();
+        spawn_app_with(|s| {
+            s.data_dir = settings.data_dir.clone();
+            s.database_url = settings.database_url.clone();
+        })
+        .await
+    }
+
     /// Runs `sql` (text arguments `$1`, `$2`, …) on the app's store behind natter's back, as
     /// another program or node would; the number of rows it changed.
     pub async fn execute_sql(&self, sql: &'static str, binds: &[&str]) -> u64 {

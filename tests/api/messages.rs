@@ -297,13 +297,7 @@ async fn an_idempotency_key_makes_a_retried_send_return_the_original() {
 #[tokio::test]
 async fn cached_pages_show_every_send_edit_and_delete_at_once_on_every_node() {
     let app = spawn_app().await;
-    let settings = app.state.settings.clone();
-    // A second node on the same store (and the same JWT secret, kept in DATA_DIR).
-    let other = spawn_app_with(|s| {
-        s.data_dir = settings.data_dir.clone();
-        s.database_url = settings.database_url.clone();
-    })
-    .await;
+    let other = app.second_node().await;
     let ann = app.register("ann").await;
     let bob = app.register("bob").await;
     let dm = format!("/api/messages/{}", ann.id);

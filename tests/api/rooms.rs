@@ -167,12 +167,7 @@ async fn room_lists_show_members_profile_changes_at_once() {
 #[tokio::test]
 async fn room_lists_show_every_change_at_once_on_every_node() {
     let app = spawn_app().await;
-    let settings = app.state.settings.clone();
-    let other = spawn_app_with(|s| {
-        s.data_dir = settings.data_dir.clone();
-        s.database_url = settings.database_url.clone();
-    })
-    .await;
+    let other = app.second_node().await;
     let ann = app.register("ann").await;
     let bob = app.register("bob").await;
     let cat = app.register("cat").await;
